@@ -1,0 +1,34 @@
+"""gan-harness: a GAN stability evaluation harness.
+
+Public verbs: :func:`train` (one run), :func:`run_suite` (a grid of runs), :func:`load_runs`
+(stored runs as a DataFrame), :func:`evaluate_samples` (score any GAN's samples), and
+:func:`register_variant` for your own variants.
+"""
+__version__ = "0.1.0"
+
+from .errors import HarnessError  # noqa: E402
+from .runs import load_evaluations, load_history, load_runs  # noqa: E402
+from .spec import Config, RunSpec, SuiteSpec, make_config  # noqa: E402
+from .variant import Variant, get_variant, register_variant, variant_names  # noqa: E402
+
+
+def __getattr__(name: str):
+    # heavier entry points are imported lazily to keep `import harness` fast
+    if name in ("train", "resolve_run"):
+        from . import train as _train
+
+        return getattr(_train, name)
+    if name in ("run_suite", "SUITES", "expand_suite"):
+        from . import suite as _suite
+
+        return getattr(_suite, name)
+    if name == "evaluate_samples":
+        from .evaluate import evaluate_samples
+
+        return evaluate_samples
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")
+
+
+__all__ = ["HarnessError", "Config", "RunSpec", "SuiteSpec", "Variant", "make_config", "load_runs",
+           "load_history", "load_evaluations", "register_variant", "get_variant", "variant_names",
+           "train", "run_suite", "evaluate_samples", "resolve_run"]

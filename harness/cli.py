@@ -1,0 +1,240 @@
+"""The ``gan-harness`` command: run, evaluate, report, list.
+
+Bad input gets one line on stderr naming the problem and exit status 2, before any work starts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import HarnessError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + error
+        raise HarnessError(message)
+
+
+def _csv(value: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise HarnessError(f"expected a comma-separated list, got {value!r}")
+    return items
+
+
+def parse_seeds(value: str) -> list[int]:
+    """'0,1,2' or '0-4' (inclusive) or a mix: '0-2,7'."""
+    seeds: list[int] = []
+    for part in _csv(value):
+        try:
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                a, b = int(lo), int(hi)
+                if b < a:
+                    raise ValueError
+                seeds.extend(range(a, b + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise HarnessError(f"--seeds: cannot parse {part!r} (use e.g. 0,1,2 or 0-4)") from None
+    if any(s < 0 for s in seeds):
+        raise HarnessError("--seeds: seeds must be non-negative")
+    return sorted(set(seeds))
+
+
+def _check_out_dir(path: Path, flag: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise HarnessError(f"{flag} {path} is a file, not a directory")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise HarnessError(f"{flag} {path}: {parent} is a file, not a directory")
+            break
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gan-harness", description="GAN stability evaluation harness")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    r = sub.add_parser("run", help="train a suite of runs (default: the quick suite) and write its report")
+    r.add_argument("--suite", default=None, help="built-in suite to start from (default: quick)")
+    r.add_argument("--variants", type=_csv, help="comma-separated variants (replaces the suite's)")
+    r.add_argument("--datasets", type=_csv, help="comma-separated data sets (replaces the suite's)")
+    r.add_argument("--seeds", type=parse_seeds, help="seeds, e.g. 0,1,2 or 0-4 (replaces the suite's)")
+    r.add_argument("--steps", type=str, help="G steps per run (same as --set steps=N)")
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="override any hyper-parameter, repeatable (see `gan-harness list keys`)")
+    r.add_argument("--out", type=Path, help="runs directory (default: runs/<suite>)")
+    r.add_argument("--report-out", type=Path, help="report directory (default: reports/<suite>)")
+    r.add_argument("--no-report", action="store_true", help="do not write a report at the end")
+    r.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    r.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
+    r.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="score samples from any GAN; prints one JSON object")
+    e.add_argument("samples", type=Path, help="an .npy, .npz or .pt file of samples")
+    e.add_argument("--dataset", required=True, help="data set the samples imitate")
+    e.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="evaluation options, e.g. n_w1=500, features=...")
+    e.add_argument("--device", default="cpu")
+
+    rep = sub.add_parser("report", help="statistics, tables and figures from stored runs")
+    rep.add_argument("runs_dir", type=Path)
+    rep.add_argument("--out", type=Path, required=True, help="report directory")
+    rep.add_argument("--format", default="md,tex,html,csv", type=_csv, help="comma-separated: md,tex,html,csv")
+    rep.add_argument("--metrics", type=_csv, default=None, help="metrics to tabulate (default: all present)")
+    rep.add_argument("--level", type=float, default=0.05, help="significance level (default 0.05)")
+    rep.add_argument("--test", default="mannwhitney", help="mannwhitney (default) or welch")
+
+    ls = sub.add_parser("list", help="list variants, data sets, suites, metrics, config keys")
+    ls.add_argument("what", nargs="?", default="all", choices=["all", "variants", "datasets", "suites", "metrics", "keys"])
+    return p
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_run(args: argparse.Namespace) -> int:
+    from .spec import parse_set
+    from .suite import SUITES, default_jobs, expand_suite, plan, run_specs
+
+    suite = SUITES.get(args.suite or "quick")
+    changes: dict[str, Any] = {}
+    if args.variants:
+        changes["variants"] = tuple(args.variants)
+    if args.datasets:
+        changes["datasets"] = tuple(args.datasets)
+    if args.seeds:
+        changes["seeds"] = tuple(args.seeds)
+    suite = suite.with_(**changes) if changes else suite
+    overrides = parse_set(args.sets)
+    if args.steps is not None:
+        overrides.update(parse_set([f"steps={args.steps}"]))
+    out = args.out or Path("runs") / suite.name
+    report_out = args.report_out or Path("reports") / suite.name
+    _check_out_dir(out, "--out")
+    if not args.no_report:
+        _check_out_dir(report_out, "--report-out")
+    if args.jobs is not None and args.jobs < 1:
+        raise HarnessError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.threads < 1:
+        raise HarnessError(f"--threads must be >= 1, got {args.threads}")
+    specs = expand_suite(suite, overrides, device=args.device)  # validates every name and value
+    plan(specs, out)  # refuses directories holding other configs, before any work
+    jobs = args.jobs or (1 if args.device.startswith("cuda") else default_jobs())
+    print(f"suite {suite.name}: {len(specs)} runs -> {out} (jobs={jobs}, device={args.device})", file=sys.stderr)
+    results = run_specs(specs, out, jobs=jobs, threads=args.threads, progress=not args.quiet)
+    counts: dict[str, int] = {}
+    for res in results:
+        counts[res["status"]] = counts.get(res["status"], 0) + 1
+    print("runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())), file=sys.stderr)
+    for res in results:
+        if res["status"] in ("diverged", "failed"):
+            print(f"  {res['run_id']}: {res['status']} at step {res['step']}: {res['reason']}", file=sys.stderr)
+    if not args.no_report:
+        from .report import write_report
+
+        files = write_report(out, report_out)
+        print(f"report: {files.get('md', report_out)}", file=sys.stderr)
+    return 0
+
+
+def _json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    notes = []
+    for k, v in metrics.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+            notes.append(f"{k} is {v} (undefined)" if k != "reverse_kl" else "reverse_kl undefined: no high-quality sample")
+        else:
+            out[k] = v
+    if notes:
+        out["warnings"] = notes
+    return out
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_samples
+    from .spec import parse_set
+
+    metrics = evaluate_samples(args.samples, args.dataset, parse_set(args.sets), device=args.device)
+    print(json.dumps(_json_safe(metrics), sort_keys=False))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    if not args.runs_dir.exists():
+        raise HarnessError(f"runs directory not found: {args.runs_dir}")
+    _check_out_dir(args.out, "--out")
+    files = write_report(args.runs_dir, args.out, formats=tuple(args.format), metrics=args.metrics,
+                         level=args.level, test=args.test)
+    for kind, path in files.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .data import DATASETS, get_dataset
+    from .metrics import METRICS
+    from .spec import FIELDS
+    from .suite import SUITES
+    from .variant import get_variant, variant_names
+
+    what = args.what
+    if what in ("all", "variants"):
+        print("variants:")
+        for name in variant_names():
+            v = get_variant(name)
+            print(f"  {name:12s} {v.description}  [{v.reference}]")
+    if what in ("all", "datasets"):
+        print("datasets:")
+        for name in DATASETS.names():
+            doc = (DATASETS.get(name).__doc__ or "").strip().splitlines()
+            print(f"  {name:16s} {doc[0] if doc else ''}")
+    if what in ("all", "suites"):
+        print("suites:")
+        for name, s in SUITES.items():
+            print(f"  {name:16s} {s.description}")
+    if what in ("all", "metrics"):
+        print("metrics:")
+        for name, m in METRICS.items():
+            print(f"  {name:18s} {'higher' if m.higher_is_better else 'lower'} is better: {m.description}")
+    if what in ("all", "keys"):
+        print("config keys (--set NAME=VALUE):")
+        for name, f in FIELDS.items():
+            print(f"  {name:18s} default {f.default!r}: {f.metadata['help']}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "evaluate": cmd_evaluate, "report": cmd_report, "list": cmd_list}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        return COMMANDS[args.command](args)
+    except HarnessError as exc:
+        print(f"gan-harness: error: {str(exc).replace(chr(10), ' ')}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # e.g. `gan-harness list | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("gan-harness: interrupted (unfinished runs stay marked 'running' and are redone next time)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Run directories: atomic writes, status, environment manifest, and loading into pandas.
+
+Layout of one run (``<root>/<variant>/<dataset>/seed-<k>/``):
+
+- ``spec.json``          the resolved RunSpec and its fingerprint (written first)
+- ``manifest.json``      environment (versions, device, git commit), data set geometry, eval protocol
+- ``status.json``        ``running`` | ``completed`` | ``diverged`` | ``failed``, with step and reason
+- ``history.jsonl``      one probe record per ``log_every`` steps (append-only)
+- ``evaluations.jsonl``  one record per evaluation (append-only)
+- ``samples.npy``        final generated samples (the fixed evaluation latent bank)
+- ``snapshots.npz``      (2-D data) samples and D on a grid at each evaluation step
+- ``checkpoint.pt``      final G and D weights
+- ``summary.json``       status, final metrics, wall time (written last)
+
+Every JSON file is written to a temporary file and renamed, so a reader never sees half a file; a
+run whose status is not final is visibly incomplete and is redone by the next sweep.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import HarnessError
+from .spec import RunSpec
+
+FINAL_STATUSES = ("completed", "diverged")
+ID_COLUMNS = ["variant", "dataset", "seed", "status"]
+
+
+# ----------------------------------------------------------------------------- atomic writes
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def to_jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    # NaN and Infinity are kept (Python's json reads them back); never rounded on write
+    atomic_write_bytes(path, (json.dumps(to_jsonable(obj), indent=2, sort_keys=True) + "\n").encode())
+
+
+def atomic_write_npy(path: Path, arr: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(arr))
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    """Append one line with a single write; readers ignore a torn last line."""
+    line = json.dumps(to_jsonable(record), sort_keys=True) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    if not Path(path).exists():
+        return rows
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i >= len(lines) - 2:  # a torn final line from an interrupted run
+                break
+            raise
+    return rows
+
+
+# ----------------------------------------------------------------------------- environment
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: str) -> dict[str, Any]:
+    import scipy
+    import torch
+
+    from . import __version__
+
+    versions = {"python": sys.version.split()[0], "gan-harness": __version__, "torch": torch.__version__,
+                "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__}
+    from importlib import metadata
+
+    for dist in ("torchmetrics", "seaborn"):
+        try:
+            versions[dist] = metadata.version(dist)  # without importing it (slow)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            pass
+    env = {"versions": versions, "platform": platform.platform(), "machine": platform.machine(),
+           "device": device, "torch_threads": torch.get_num_threads(), "git_commit": git_commit()}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        env["cuda_device_name"] = torch.cuda.get_device_name(torch.device(device))
+        env["cuda_version"] = torch.version.cuda
+    return env
+
+
+# ----------------------------------------------------------------------------- run directories
+def run_dir(root: Path, spec: RunSpec) -> Path:
+    return Path(root) / spec.variant / spec.dataset / f"seed-{spec.seed}"
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_json(Path(path) / "status.json")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def is_finished(path: Path) -> bool:
+    """Completed or diverged (a divergence is a result), with its summary written."""
+    status = read_status(path)
+    return bool(status and status.get("status") in FINAL_STATUSES and (Path(path) / "summary.json").exists())
+
+
+def stored_spec(path: Path) -> RunSpec | None:
+    try:
+        return RunSpec.from_dict(read_json(Path(path) / "spec.json"))
+    except (OSError, json.JSONDecodeError, KeyError, HarnessError):
+        return None
+
+
+def config_differences(a: RunSpec, b: RunSpec) -> list[str]:
+    da, db = a.to_dict(), b.to_dict()
+    diffs = [k for k in ("variant", "dataset", "seed") if da[k] != db[k]]
+    diffs += [k for k in da["config"] if da["config"][k] != db["config"].get(k)]
+    return diffs
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(root).rglob("spec.json"))
+
+
+def load_history(path: Path) -> pd.DataFrame:
+    """The probe records of one run, one row per logged step."""
+    return pd.DataFrame(read_jsonl(Path(path) / "history.jsonl"))
+
+
+def load_evaluations(path: Path) -> pd.DataFrame:
+    """The evaluations of one run, one row per evaluated step."""
+    return pd.DataFrame(read_jsonl(Path(path) / "evaluations.jsonl"))
+
+
+def _row(path: Path) -> dict[str, Any]:
+    spec = read_json(path / "spec.json")
+    status = read_status(path) or {"status": "unknown"}
+    row: dict[str, Any] = {"variant": spec["variant"], "dataset": spec["dataset"], "seed": int(spec["seed"]),
+                           "status": status.get("status", "unknown"), "step": status.get("step"),
+                           "reason": status.get("reason"), "steps": spec["config"]["steps"],
+                           "fingerprint": spec.get("fingerprint"), "device": spec.get("device"), "run_dir": str(path)}
+    summary_path = path / "summary.json"
+    if summary_path.exists():
+        summary = read_json(summary_path)
+        row["wall_time_s"] = summary.get("wall_time_s")
+        row["protocol"] = json.dumps(summary.get("protocol", {}), sort_keys=True)
+        for key, value in summary.get("metrics", {}).items():
+            row[key] = value
+    row["diverged_step"] = row["step"] if row["status"] == "diverged" else None
+    return row
+
+
+def load_runs(path: str | Path) -> pd.DataFrame:
+    """One row per run under `path`: variant, dataset, seed, status, step, reason, wall time, one
+    column per final metric (modes_covered, hq_fraction, reverse_kl, frechet_distance, w1, ...),
+    the protocol (JSON) and run_dir. Unreadable runs are skipped with a warning naming each."""
+    root = Path(path)
+    if not root.exists():
+        raise HarnessError(f"runs directory not found: {root}")
+    if not root.is_dir():
+        raise HarnessError(f"not a directory: {root}")
+    rows = []
+    for d in find_run_dirs(root):
+        try:
+            rows.append(_row(d))
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            warnings.warn(f"skipping unreadable run {d}: {type(exc).__name__}: {exc}", stacklevel=2)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=ID_COLUMNS)
+    return df.sort_values(["dataset", "variant", "seed"], kind="stable").reset_index(drop=True)
+
+
+def iter_specs(paths: Iterable[Path]) -> Iterable[tuple[Path, RunSpec | None]]:
+    for p in paths:
+        yield p, stored_spec(p)

@@ -1,0 +1,221 @@
+"""Typed, strict configuration: frozen dataclasses for runs and suites, with parsing and validation.
+
+A misspelt option that silently falls back to a default invalidates a study, so unknown keys and
+wrong types are errors that name the key. Precedence of values, lowest first:
+``Config`` defaults < data set defaults < variant defaults < suite overrides < ``--set`` overrides.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .errors import HarnessError
+
+
+def _positive(v: Any) -> str | None:
+    return None if v > 0 else "must be > 0"
+
+
+def _non_negative(v: Any) -> str | None:
+    return None if v >= 0 else "must be >= 0"
+
+
+def _unit_interval(v: Any) -> str | None:
+    return None if 0 <= v < 1 else "must be in [0, 1)"
+
+
+def _opt(default: Any, help: str, check: Callable[[Any], str | None] | None = None, choices: str | None = None):
+    """A config field. `choices` names a registry whose keys are the allowed values."""
+    return field(default=default, metadata={"help": help, "check": check, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every hyper-parameter of a run. Each one is overridable with ``--set name=value``."""
+
+    # budget
+    steps: int = _opt(2000, "generator steps (the budget)", _positive)
+    batch_size: int = _opt(256, "samples per batch for both players", _positive)
+    # networks
+    arch: str = _opt("auto", "network family: auto (from the data shape), mlp or dcgan", choices="arch")
+    z_dim: int = _opt(16, "latent dimension", _positive)
+    g_hidden: int = _opt(128, "G width: MLP hidden units, or conv base channels", _positive)
+    d_hidden: int = _opt(128, "D width: MLP hidden units, or conv base channels", _positive)
+    g_layers: int = _opt(3, "MLP generator hidden layers", _positive)
+    d_layers: int = _opt(3, "MLP discriminator hidden layers", _positive)
+    image_size: int = _opt(0, "image side to train at (0: the data set's native size)", _non_negative)
+    data_path: str = _opt("", "local folder or file of an image data set (mnist, cifar10, image-folder); '' = $GAN_HARNESS_DATA")
+    # the variant's parts
+    loss: str = _opt("nonsaturating", "loss pair", choices="loss")
+    penalty: str = _opt("none", "penalty on D", choices="penalty")
+    penalty_weight: float = _opt(10.0, "penalty weight (lambda of WGAN-GP, gamma of R1)", _non_negative)
+    constraint: str = _opt("none", "constraint on D", choices="constraint")
+    clip_value: float = _opt(0.01, "weight-clipping bound for constraint=clip", _positive)
+    n_dis: int = _opt(1, "D steps per G step", _positive)
+    update: str = _opt("alternating", "alternating or simultaneous updates", choices="update")
+    # optimisers
+    optimizer: str = _opt("adam", "optimiser for both players", choices="optimizer")
+    lr_g: float = _opt(2e-4, "generator learning rate", _positive)
+    lr_d: float = _opt(2e-4, "discriminator learning rate", _positive)
+    beta1: float = _opt(0.5, "Adam beta1", _unit_interval)
+    beta2: float = _opt(0.999, "Adam beta2", _unit_interval)
+    # measurement
+    log_every: int = _opt(50, "probe interval in G steps", _positive)
+    eval_every: int = _opt(500, "evaluation interval in G steps (0: at the end only)", _non_negative)
+    n_eval: int = _opt(2500, "samples per evaluation (fixed latent bank)", _positive)
+    n_w1: int = _opt(1000, "samples for the exact W1 assignment (O(n^3))", _positive)
+    features: str = _opt("", "feature extractor for image metrics ('' = the data set's default)")
+    explode_threshold: float = _opt(1e8, "|loss| or gradient norm above this marks the run diverged", _positive)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
+
+# Registries that provide the allowed values of the `choices` fields (filled in by harness.parts etc.).
+CHOICES: dict[str, Callable[[], list[str]]] = {
+    "update": lambda: ["alternating", "simultaneous"],
+}
+
+
+def unknown_key_message(key: str, known: list[str], what: str = "config key") -> str:
+    hint = difflib.get_close_matches(key, known, n=1)
+    return f"unknown {what} {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") + f"; known: {', '.join(known)}"
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Convert a value (possibly a CLI string) to the field's type, or fail naming the key."""
+    typ = FIELDS[key].type
+    typ = {"int": int, "float": float, "str": str, "bool": bool}.get(typ, typ)
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+    elif typ is int:
+        if isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            return value
+        elif isinstance(value, float) and value.is_integer():
+            return int(value)
+        elif isinstance(value, str):
+            try:
+                f = float(value)
+                if f.is_integer() and math.isfinite(f):
+                    return int(f)
+            except ValueError:
+                pass
+    elif typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif typ is str:
+        if isinstance(value, str):
+            return value
+    raise HarnessError(f"{key}={value!r}: expected {typ.__name__}")
+
+
+def validate(cfg: Config) -> None:
+    from . import nets, parts  # noqa: F401  (register the arch/loss/penalty/constraint/optimizer choices)
+
+    for name, f in FIELDS.items():
+        value = getattr(cfg, name)
+        coerced = _coerce(name, value)
+        if coerced != value or type(coerced) is not type(value):
+            object.__setattr__(cfg, name, coerced)
+            value = coerced
+        if isinstance(value, float) and not math.isfinite(value):
+            raise HarnessError(f"{name}={value}: must be finite")
+        check = f.metadata.get("check")
+        if check is not None:
+            problem = check(value)
+            if problem:
+                raise HarnessError(f"{name}={value}: {problem}")
+        choices = f.metadata.get("choices")
+        if choices is not None and choices in CHOICES:
+            allowed = CHOICES[choices]()
+            if value not in allowed:
+                raise HarnessError(unknown_key_message(value, allowed, what=f"{name}").replace("unknown", "unknown value for", 1))
+
+
+def make_config(*layers: Mapping[str, Any]) -> Config:
+    """Merge override layers (later wins) onto the defaults, rejecting unknown keys."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key not in FIELDS:
+                raise HarnessError(unknown_key_message(key, sorted(FIELDS)))
+            merged[key] = _coerce(key, value)
+    return Config(**merged)
+
+
+def parse_set(items: list[str] | None) -> dict[str, Any]:
+    """Parse repeated ``--set name=value`` strings into a dict (values stay strings until merged)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise HarnessError(f"--set {item!r}: expected name=value")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key not in FIELDS:
+            raise HarnessError(unknown_key_message(key, sorted(FIELDS), what="--set key"))
+        out[key] = _coerce(key, value.strip())
+    return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: everything needed to reproduce it."""
+
+    variant: str
+    dataset: str
+    seed: int
+    config: Config
+    device: str = "cpu"
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.variant}/{self.dataset}/seed-{self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"variant": self.variant, "dataset": self.dataset, "seed": self.seed,
+                "device": self.device, "config": self.config.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RunSpec":
+        return cls(variant=d["variant"], dataset=d["dataset"], seed=int(d["seed"]),
+                   config=make_config(d["config"]), device=d.get("device", "cpu"))
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines the numbers (the device is recorded, not hashed)."""
+        payload = {k: v for k, v in self.to_dict().items() if k != "device"}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A named grid: variants x data sets x seeds under shared overrides."""
+
+    name: str
+    variants: tuple[str, ...]
+    datasets: tuple[str, ...]
+    seeds: tuple[int, ...]
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def with_(self, **changes: Any) -> "SuiteSpec":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,150 @@
+"""Suites: expanding a grid into runs, skipping finished ones, executing in-process or in a pool.
+
+Nothing is lost: each run writes its own directory; a diverged run is a result; a run that
+raises is recorded as ``failed`` and the rest of the sweep goes on.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from . import runs
+from .errors import HarnessError
+from .registry import Registry
+from .spec import RunSpec, SuiteSpec
+from .variant import Variant, get_variant
+
+SUITES: Registry[SuiteSpec] = Registry("suite")
+
+# The quick suite: the four reference variants on both 2-D mixtures, 3 seeds, a budget that fits
+# in <= 10 minutes on a 2-core machine (measured figures in the README).
+QUICK_OVERRIDES: dict[str, Any] = {"steps": 2000, "batch_size": 256, "log_every": 50, "eval_every": 250, "n_eval": 2500}
+SUITES.register("quick", SuiteSpec(
+    name="quick", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8", "grid25"), seeds=(0, 1, 2),
+    overrides=QUICK_OVERRIDES,
+    description="4 variants x ring8, grid25 x 3 seeds on 2-D mixtures (CPU, minutes)"))
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    spec: RunSpec
+    path: Path
+    skip: bool  # already finished with the same spec
+
+
+def expand_suite(suite: SuiteSpec, overrides: Mapping[str, Any] | None = None, device: str = "cpu") -> list[RunSpec]:
+    """All RunSpecs of a suite, validated (raises HarnessError before any work)."""
+    from .trainer import resolve_run
+
+    if not suite.variants or not suite.datasets or not suite.seeds:
+        raise HarnessError(f"suite {suite.name!r} has no runs (variants, datasets and seeds must be non-empty)")
+    return [resolve_run(v, d, s, overrides, device=device, suite_overrides=suite.overrides)
+            for d in suite.datasets for v in suite.variants for s in suite.seeds]
+
+
+def plan(specs: Sequence[RunSpec], out: Path) -> list[PlannedRun]:
+    """Decide which runs to do. A finished run with the same spec is skipped; a directory holding a
+    different spec is an error (it would otherwise be silently overwritten or mixed in)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"output path is a file, not a directory: {out}")
+    planned = []
+    for spec in specs:
+        path = runs.run_dir(out, spec)
+        if path.exists() and not path.is_dir():
+            raise HarnessError(f"run path is a file, not a directory: {path}")
+        old = runs.stored_spec(path) if path.exists() else None
+        if old is not None and old.fingerprint() != spec.fingerprint():
+            diffs = runs.config_differences(old, spec)
+            raise HarnessError(f"{path} holds a run with a different config (differs in: {', '.join(diffs)}); "
+                               f"use another --out or delete it")
+        planned.append(PlannedRun(spec, path, skip=old is not None and runs.is_finished(path)))
+    return planned
+
+
+def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, Any]:
+    """Run one spec; never raises (a failure becomes a result)."""
+    import torch
+
+    from .trainer import train
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    spec = RunSpec.from_dict(spec_dict)
+    try:
+        summary = train(spec, path)
+        return {"run_id": spec.run_id, "status": summary["status"], "step": summary["step"],
+                "reason": summary["reason"], "wall_time_s": summary["wall_time_s"]}
+    except Exception as exc:  # recorded in the run directory by train(); the sweep goes on
+        return {"run_id": spec.run_id, "status": "failed", "step": None, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def _worker_init(variants: list[Variant]) -> None:
+    """Make variants registered by a call in the parent visible in spawned workers."""
+    from .variant import VARIANTS, _load_builtins
+
+    _load_builtins()
+    for v in variants:
+        if v.name not in VARIANTS:
+            VARIANTS.register(v.name, v)
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: int = 1, progress: bool = True,
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Execute runs (skipping finished ones) and return one result dict per run, in spec order."""
+    planned = plan(specs, out)
+    todo = [p for p in planned if not p.skip]
+    results: dict[str, dict[str, Any]] = {p.spec.run_id: {"run_id": p.spec.run_id, "status": "skipped (finished)"}
+                                          for p in planned if p.skip}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(planned), initial=len(planned) - len(todo), desc="runs", unit="run")
+
+    def done(res: dict[str, Any]) -> None:
+        results[res["run_id"]] = res
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"{res['run_id']}: {res['status']}")
+        if on_result is not None:
+            on_result(res)
+
+    try:
+        if jobs <= 1 or len(todo) <= 1:
+            for p in todo:
+                done(_execute(p.spec.to_dict(), str(p.path), threads))
+        else:
+            variants = [get_variant(n) for n in sorted({p.spec.variant for p in todo})]
+            ctx = mp.get_context("spawn")
+            with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                        initargs=(variants,)) as pool:
+                futures = [pool.submit(_execute, p.spec.to_dict(), str(p.path), threads) for p in todo]
+                for fut in cf.as_completed(futures):
+                    done(fut.result())
+    finally:
+        if bar is not None:
+            bar.close()
+    for res in results.values():
+        if res["status"] == "failed":
+            warnings.warn(f"run {res['run_id']} failed: {res['reason']}", stacklevel=2)
+    return [results[s.run_id] for s in specs]
+
+
+def run_suite(suite: SuiteSpec | str, out: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None,
+              device: str = "cpu", jobs: int = 1, threads: int = 1, progress: bool = True) -> list[dict[str, Any]]:
+    """Expand and execute a suite (by name or spec); runs land under `out` (default runs/<suite>)."""
+    if isinstance(suite, str):
+        suite = SUITES.get(suite)
+    specs = expand_suite(suite, overrides, device=device)
+    return run_specs(specs, Path(out) if out is not None else Path("runs") / suite.name,
+                     jobs=jobs, threads=threads, progress=progress)

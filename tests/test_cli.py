@@ -1,0 +1,112 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from harness.cli import main, parse_seeds
+from harness.data import get_dataset
+
+
+def run_cli(*args, cwd=None):
+    p = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--variants", "wgan-gpp"], "unknown variant 'wgan-gpp'"),
+    (["run", "--datasets", "ring9"], "unknown data set 'ring9'"),
+    (["run", "--suite", "quik"], "unknown suite 'quik' (did you mean 'quick'?)"),
+    (["run", "--set", "lr_dd=1"], "unknown --set key 'lr_dd'"),
+    (["run", "--set", "lr_d=0"], "lr_d=0.0: must be > 0"),
+    (["run", "--steps", "-3"], "steps=-3: must be > 0"),
+    (["run", "--set", "steps=ten"], "steps='ten': expected int"),
+    (["run", "--seeds", "a,b"], "--seeds"),
+    (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["evaluate", "--dataset", "ring8", "missing.npy"], "samples file not found: missing.npy"),
+    (["evaluate", "--dataset", "ring7", "x.npy"], "unknown data set 'ring7'"),
+    (["report", "nowhere", "--out", "r"], "runs directory not found: nowhere"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, needle):
+    code, out, err = run_cli(*args, cwd=tmp_path)
+    assert code == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    code, _, err = run_cli("run", "--out", "afile", "--steps", "5", cwd=tmp_path)
+    assert code == 2 and "is a file" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("run", "--out", "afile/sub", "--steps", "5", cwd=tmp_path)
+    assert code == 2 and "is a file" in err
+
+
+def test_evaluate_wrong_shape(tmp_path):
+    np.save(tmp_path / "s.npy", np.zeros((10, 3)))
+    code, _, err = run_cli("evaluate", "--dataset", "ring8", str(tmp_path / "s.npy"))
+    assert code == 2 and "shape (N, 2)" in err and len(err.strip().splitlines()) == 1
+    np.save(tmp_path / "n.npy", np.full((10, 2), np.nan))
+    code, _, err = run_cli("evaluate", "--dataset", "ring8", str(tmp_path / "n.npy"))
+    assert code == 2 and "NaN" in err
+
+
+def _evaluate(tmp_path, arr, name="s.npy", dataset="ring8"):
+    path = tmp_path / name
+    if name.endswith(".npy"):
+        np.save(path, arr)
+    elif name.endswith(".npz"):
+        np.savez(path, samples=arr)
+    else:
+        import torch
+        torch.save(torch.as_tensor(arr), path)
+    code, out, err = run_cli("evaluate", "--dataset", dataset, str(path))
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "grid25"])
+def test_evaluate_known_answers(tmp_path, dataset):
+    data = get_dataset(dataset)
+    exact = _evaluate(tmp_path, data.sample_exact(2500, seed=11), dataset=dataset)
+    assert set(exact) >= {"modes_covered", "hq_fraction", "reverse_kl", "frechet_distance", "w1"}
+    assert exact["modes_covered"] == data.n_modes
+    assert abs(exact["hq_fraction"] - 0.989) < 0.01
+    one = _evaluate(tmp_path, np.repeat(data.centres[:1], 2500, 0), "one.npz", dataset)
+    assert one["modes_covered"] == 1
+    noise = _evaluate(tmp_path, np.random.default_rng(0).uniform(-6, 6, (2500, 2)).astype(np.float32), "u.pt", dataset)
+    assert noise["hq_fraction"] < 0.02
+
+
+def test_evaluate_matches_the_trainers_final_evaluation(tmp_path, tiny):
+    from harness.runs import read_json
+    from harness.trainer import resolve_run, train
+
+    train(resolve_run("vanilla", "ring8", 0, tiny), tmp_path / "run")
+    code, out, err = run_cli("evaluate", "--dataset", "ring8", str(tmp_path / "run" / "samples.npy"),
+                             "--set", f"n_w1={tiny['n_w1']}")
+    assert code == 0, err
+    stored = read_json(tmp_path / "run" / "summary.json")["metrics"]
+    got = json.loads(out)
+    for k, v in stored.items():
+        assert got[k] == pytest.approx(v, rel=1e-12) if np.isfinite(v) else got[k] is None
+
+
+def test_undefined_kl_is_null_with_a_warning_in_json(tmp_path):
+    res = _evaluate(tmp_path, np.full((100, 2), 50.0))
+    assert res["reverse_kl"] is None and res["hq_fraction"] == 0.0
+    assert any("reverse_kl" in w for w in res["warnings"])
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("vanilla", "wgan-gp", "ring8", "grid25", "quick", "modes_covered", "lr_d"):
+        assert name in out
+
+
+def test_parse_seeds():
+    assert parse_seeds("0-2,7,1") == [0, 1, 2, 7]

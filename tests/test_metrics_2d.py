@@ -1,0 +1,119 @@
+import itertools
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from harness.data import get_dataset
+from harness.metrics.distances import frechet_distance, frechet_distance_samples, mean_cov, wasserstein1_exact
+from harness.metrics.modes import mode_metrics, reverse_kl_uniform
+
+
+@pytest.fixture(params=["ring8", "grid25"])
+def mixture(request):
+    return get_dataset(request.param)
+
+
+def test_exact_mixture_samples_cover_all_modes_with_hq_near_0989(mixture):
+    x = mixture.sample_exact(2500, seed=1)
+    m = mode_metrics(x, mixture.centres, mixture.sigma)
+    assert m["modes_covered"] == mixture.n_modes
+    # P(chi_2 < 9) = 1 - exp(-4.5) = 0.98889; binomial sd at N=2500 is 0.0021
+    assert abs(m["hq_fraction"] - (1 - np.exp(-4.5))) < 0.01
+    assert m["reverse_kl"] < 0.02
+
+
+def test_reverse_kl_floor_of_a_perfect_sampler_is_about_k_minus_1_over_2n(mixture):
+    k, n = mixture.n_modes, 2500
+    kls = [mode_metrics(mixture.sample_exact(n, seed=s), mixture.centres, mixture.sigma)["reverse_kl"] for s in range(20)]
+    floor = (k - 1) / (2 * n * (1 - np.exp(-4.5)))  # only high-quality samples count
+    assert abs(np.mean(kls) - floor) < 0.35 * floor
+
+
+def test_samples_all_at_one_centre_cover_one_mode(mixture):
+    x = np.repeat(mixture.centres[3:4], 2500, axis=0)
+    m = mode_metrics(x, mixture.centres, mixture.sigma)
+    assert m["modes_covered"] == 1
+    assert m["hq_fraction"] == 1.0
+    assert m["reverse_kl"] == pytest.approx(np.log(mixture.n_modes))
+
+
+def test_uniform_noise_over_the_plane_is_not_high_quality(mixture):
+    x = np.random.default_rng(0).uniform(-6, 6, size=(2500, 2))
+    m = mode_metrics(x, mixture.centres, mixture.sigma)
+    # area within 3 sigma of any centre / area of the square
+    expected = mixture.n_modes * np.pi * (3 * mixture.sigma) ** 2 / 144
+    assert m["hq_fraction"] < 0.02
+    assert abs(m["hq_fraction"] - expected) < 0.01
+
+
+def test_high_quality_threshold_is_strict():
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    x = np.array([[1.5, 0.0], [1.4999, 0.0]])  # exactly 3 sigma (1.5 / 0.5 == 3.0), just inside
+    m = mode_metrics(x, centres, 0.5)
+    assert m["hq_fraction"] == 0.5
+
+
+def test_no_high_quality_sample_gives_infinite_kl_not_zero():
+    m = mode_metrics(np.full((10, 2), 100.0), np.array([[0.0, 0.0], [1.0, 0.0]]), 0.1)
+    assert m["modes_covered"] == 0 and m["hq_fraction"] == 0.0
+    assert m["reverse_kl"] == float("inf")
+    assert reverse_kl_uniform(np.array([5, 5])) == 0.0
+
+
+def test_frechet_of_a_translated_sample_is_the_squared_shift():
+    x = np.random.default_rng(1).normal(size=(3000, 2)) * [1.0, 0.3]
+    t = np.array([0.7, -1.2])
+    assert frechet_distance_samples(x, x + t) == pytest.approx(t @ t, rel=1e-10)
+    assert frechet_distance_samples(x, x) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_frechet_matches_an_independent_sqrtm_computation():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
+    b = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6)) + 0.5
+    mu1, s1 = a.mean(0), np.cov(a, rowvar=False)
+    mu2, s2 = b.mean(0), np.cov(b, rowvar=False)
+    ref = ((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * scipy.linalg.sqrtm(s1 @ s2).real)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(ref, rel=1e-8)
+
+
+def test_frechet_of_gaussians_closed_form():
+    # 1-D: (m1 - m2)^2 + (s1 - s2)^2
+    assert frechet_distance([0.0], [[4.0]], [1.0], [[1.0]]) == pytest.approx(1.0 + 1.0)
+
+
+def test_mean_cov_uses_n_minus_1():
+    x = np.array([[0.0], [2.0]])
+    mu, cov = mean_cov(x)
+    assert mu[0] == 1.0 and cov[0, 0] == 2.0
+
+
+def test_w1_of_a_translated_sample_is_the_shift_length():
+    x = np.random.default_rng(3).normal(size=(300, 2))
+    t = np.array([0.3, 0.4])
+    assert wasserstein1_exact(x, x + t) == pytest.approx(0.5, rel=1e-9)
+    assert wasserstein1_exact(x, x[::-1]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_w1_matches_brute_force_over_all_matchings():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    best = min(np.mean(np.linalg.norm(a - b[list(p)], axis=1)) for p in itertools.permutations(range(6)))
+    assert wasserstein1_exact(a, b) == pytest.approx(best, rel=1e-12)
+    assert wasserstein1_exact(b, a) == pytest.approx(best, rel=1e-12)
+
+
+def test_w1_needs_equal_sizes():
+    with pytest.raises(Exception, match="equal-size"):
+        wasserstein1_exact(np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+def test_evaluator_is_independent_of_the_run_and_of_sample_order(mixture):
+    ev = mixture.evaluator(1000, n_w1=1000)
+    x = mixture.sample_exact(1000, seed=5)
+    a = ev.evaluate(x)
+    b = mixture.evaluator(1000, n_w1=1000).evaluate(x[::-1].copy())
+    for k in ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance", "w1"):
+        assert a[k] == pytest.approx(b[k], rel=1e-9)
+    assert a["w1"] < 0.35 and a["frechet_distance"] < 0.05  # sampling noise of two draws

@@ -1,0 +1,84 @@
+import pytest
+
+import harness
+from harness import HarnessError, Variant, make_config, register_variant
+from harness.parts import LOSSES, LossPair
+from harness.spec import parse_set
+from harness.trainer import resolve_run, train
+from harness.variant import get_variant, variant_names
+
+
+def test_reference_variants_and_their_defaults():
+    assert {"vanilla", "wgan", "wgan-gp", "sngan"} <= set(variant_names())
+    cfg = resolve_run("wgan", "ring8", 0).config
+    assert (cfg.loss, cfg.constraint, cfg.clip_value, cfg.optimizer, cfg.lr_d, cfg.n_dis) == \
+        ("wasserstein", "clip", 0.01, "rmsprop", 5e-5, 5)
+    cfg = resolve_run("wgan-gp", "ring8", 0).config
+    assert (cfg.penalty, cfg.penalty_weight, cfg.lr_g, cfg.beta1, cfg.beta2, cfg.n_dis) == ("gp", 10.0, 1e-4, 0.5, 0.9, 5)
+    cfg = resolve_run("sngan", "ring8", 0).config
+    assert (cfg.loss, cfg.constraint, cfg.beta1, cfg.beta2) == ("hinge", "spectral_norm", 0.0, 0.9)
+    cfg = resolve_run("vanilla", "ring8", 0).config
+    assert (cfg.loss, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.n_dis) == ("nonsaturating", 2e-4, 0.5, 0.999, 1)
+
+
+def test_every_default_is_overridable_and_overrides_win():
+    cfg = resolve_run("vanilla", "ring8", 0, {"loss": "saturating", "lr_d": "1e-3"}).config
+    assert cfg.loss == "saturating" and cfg.lr_d == 1e-3
+    assert resolve_run("sngan", "ring8", 0, {"loss": "nonsaturating"}).config.loss == "nonsaturating"
+
+
+@pytest.mark.parametrize("items, message", [
+    (["lrd=1"], "unknown --set key 'lrd' (did you mean 'lr_d'?)"),
+    (["steps=-5"], "steps=-5: must be > 0"),
+    (["lr_d=0"], "lr_d=0.0: must be > 0"),
+    (["steps=abc"], "steps='abc': expected int"),
+    (["steps=1.5"], "steps='1.5': expected int"),
+    (["beta1=1"], "beta1=1.0: must be in [0, 1)"),
+    (["noequals"], "expected name=value"),
+])
+def test_bad_overrides_name_the_key(items, message):
+    with pytest.raises(HarnessError) as err:
+        make_config(parse_set(items))
+    assert message in str(err.value)
+
+
+def test_bad_choice_lists_the_known_values():
+    with pytest.raises(HarnessError, match="did you mean 'hinge'.*known: hinge, nonsaturating"):
+        make_config({"loss": "hing"})
+
+
+def test_unknown_names_fail_with_known_ones():
+    with pytest.raises(HarnessError, match="unknown variant 'wgangp' \\(did you mean 'wgan-gp'\\?\\); known:"):
+        resolve_run("wgangp", "ring8", 0)
+    with pytest.raises(HarnessError, match="unknown data set 'ring9'"):
+        resolve_run("wgan", "ring9", 0)
+    with pytest.raises(HarnessError, match="seed"):
+        resolve_run("wgan", "ring8", -1)
+    with pytest.raises(HarnessError, match="CUDA is not available|unsupported device|unknown device"):
+        resolve_run("wgan", "ring8", 0, device="tpu")
+
+
+def test_a_variant_with_a_misspelt_default_is_rejected():
+    with pytest.raises(HarnessError, match="disc_iters"):
+        Variant(name="typo", defaults={"disc_iters": 5})
+
+
+def test_a_users_own_variant_registers_with_one_call_and_trains(tmp_path, tiny):
+    # least-squares GAN (Mao et al. 2017) from a user-defined loss pair
+    LOSSES.register("test-least-squares", LossPair(
+        d=lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean(),
+        g=lambda f: 0.5 * ((f - 1) ** 2).mean()), replace=True)
+    register_variant(Variant(name="test-lsgan", defaults={"loss": "test-least-squares", "lr_g": 1e-4, "lr_d": 1e-4}),
+                     replace=True)
+    assert "test-lsgan" in variant_names()
+    assert get_variant("test-lsgan").defaults["loss"] == "test-least-squares"
+    summary = train(resolve_run("test-lsgan", "ring8", 0, tiny), tmp_path)
+    assert summary["status"] == "completed"
+    assert harness.load_runs(tmp_path).loc[0, "variant"] == "test-lsgan"
+
+
+def test_fingerprint_ignores_device_but_not_config():
+    a = resolve_run("wgan", "ring8", 0)
+    b = resolve_run("wgan", "ring8", 0, {"steps": 7})
+    assert a.fingerprint() != b.fingerprint()
+    assert a.fingerprint() == harness.RunSpec.from_dict(a.to_dict()).fingerprint()
