@@ -15,9 +15,9 @@ from .variant import Variant, get_variant, register_variant, variant_names  # no
 def __getattr__(name: str):
     # heavier entry points are imported lazily to keep `import harness` fast
     if name in ("train", "resolve_run"):
-        from . import train as _train
+        from . import trainer as _trainer
 
-        return getattr(_train, name)
+        return getattr(_trainer, name)
     if name in ("run_suite", "SUITES", "expand_suite"):
         from . import suite as _suite
 

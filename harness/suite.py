@@ -23,7 +23,7 @@ SUITES: Registry[SuiteSpec] = Registry("suite")
 
 # The quick suite: the four reference variants on both 2-D mixtures, 3 seeds, a budget that fits
 # in <= 10 minutes on a 2-core machine (measured figures in the README).
-QUICK_OVERRIDES: dict[str, Any] = {"steps": 2000, "batch_size": 256, "log_every": 50, "eval_every": 250, "n_eval": 2500}
+QUICK_OVERRIDES: dict[str, Any] = {"steps": 1500, "batch_size": 256, "log_every": 50, "eval_every": 250, "n_eval": 2500}
 SUITES.register("quick", SuiteSpec(
     name="quick", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8", "grid25"), seeds=(0, 1, 2),
     overrides=QUICK_OVERRIDES,
