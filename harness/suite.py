@@ -73,6 +73,7 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, An
 
     from .trainer import train
 
+    previous = torch.get_num_threads()
     if threads > 0:
         torch.set_num_threads(threads)
     spec = RunSpec.from_dict(spec_dict)
@@ -82,6 +83,8 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, An
                 "reason": summary["reason"], "wall_time_s": summary["wall_time_s"]}
     except Exception as exc:  # recorded in the run directory by train(); the sweep goes on
         return {"run_id": spec.run_id, "status": "failed", "step": None, "reason": f"{type(exc).__name__}: {exc}"}
+    finally:
+        torch.set_num_threads(previous)  # in-process runs leave the caller's setting alone
 
 
 def _worker_init(variants: list[Variant]) -> None:
