@@ -177,7 +177,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     files = write_report(args.runs_dir, args.out, formats=tuple(args.format), metrics=args.metrics,
                          level=args.level, test=args.test)
     for kind, path in files.items():
-        print(f"{kind}: {path}")
+        if not kind.startswith("figure:"):
+            print(f"{kind}: {path}")
+    n_fig = sum(k.startswith("figure:") for k in files)
+    if n_fig:
+        print(f"figures: {n_fig} files in {args.out}")
     return 0
 
 

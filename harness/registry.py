@@ -66,6 +66,11 @@ class Registry(Generic[T]):
         self._load_entry_points()
         return sorted(self._items)
 
+    def registration_order(self) -> list[str]:
+        """Names in the order they were registered (``names()`` sorts them)."""
+        self._load_entry_points()
+        return list(self._items)
+
     def __contains__(self, name: object) -> bool:
         self._load_entry_points()
         return name in self._items
