@@ -28,12 +28,22 @@ def run_cli(*args, cwd=None):
     (["evaluate", "--dataset", "ring7", "x.npy"], "unknown data set 'ring7'"),
     (["report", "nowhere", "--out", "r"], "runs directory not found: nowhere"),
 ])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, needle):
-    code, out, err = run_cli(*args, cwd=tmp_path)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys, args, needle):
+    monkeypatch.chdir(tmp_path)
+    code = main(args)
+    err = capsys.readouterr().err
     assert code == 2
     assert needle in err
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_console_script_exits_2_with_one_line(tmp_path):
+    code, out, err = run_cli("run", "--variants", "wgan-gpp", cwd=tmp_path)
+    assert code == 2
+    assert err.strip() == "gan-harness: error: unknown variant 'wgan-gpp' (did you mean 'wgan-gp'?); " \
+        "known: sngan, vanilla, wgan, wgan-gp"
     assert list(tmp_path.iterdir()) == []
 
 

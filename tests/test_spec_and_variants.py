@@ -43,7 +43,7 @@ def test_bad_overrides_name_the_key(items, message):
 
 
 def test_bad_choice_lists_the_known_values():
-    with pytest.raises(HarnessError, match="did you mean 'hinge'.*known: hinge, nonsaturating"):
+    with pytest.raises(HarnessError, match="did you mean 'hinge'.*known: hinge, .*nonsaturating"):
         make_config({"loss": "hing"})
 
 
