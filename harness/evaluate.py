@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import HarnessError
-from .trainer import make_dataset
+from .trainer import make_dataset, make_evaluator
 from .spec import make_config
 
 SAMPLE_KEYS = ("samples", "x", "arr_0")
@@ -61,5 +61,5 @@ def evaluate_samples(samples: Any, dataset: str, overrides: Mapping[str, Any] | 
     check_device(device)
     arr = load_samples(samples) if isinstance(samples, (str, Path)) else samples
     data = make_dataset(dataset, cfg)
-    evaluator = data.evaluator(cfg.n_eval, n_w1=cfg.n_w1, features=cfg.features, device=device)
+    evaluator = make_evaluator(data, cfg, device)
     return evaluator.evaluate(evaluator.check_samples(arr))

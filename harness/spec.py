@@ -70,6 +70,7 @@ class Config:
     n_eval: int = _opt(2500, "samples per evaluation (fixed latent bank)", _positive)
     n_w1: int = _opt(1000, "samples for the exact W1 assignment (O(n^3))", _positive)
     features: str = _opt("", "feature extractor for image metrics ('' = the data set's default)")
+    feature_weights: str = _opt("", "weights file of the feature extractor ('' = its default location)")
     explode_threshold: float = _opt(1e8, "|loss| or gradient norm above this marks the run diverged", _positive)
 
     def __post_init__(self) -> None:

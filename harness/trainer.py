@@ -329,6 +329,12 @@ def make_dataset(name: str, config: Config) -> Dataset:
     return get_dataset(name, config=config)
 
 
+def make_evaluator(data: Dataset, config: Config, device: str = "cpu"):
+    """The data set's evaluator under the config's evaluation options (one place for train and evaluate)."""
+    return data.evaluator(config.n_eval, n_w1=config.n_w1, features=config.features,
+                          feature_weights=config.feature_weights, device=device)
+
+
 def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = False) -> dict[str, Any]:
     """Train one run and return its summary; with `run_dir`, write the run directory as it goes.
 
@@ -341,7 +347,7 @@ def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = 
     t0 = time.perf_counter()
     with deterministic(device):
         data = make_dataset(spec.dataset, cfg)
-        evaluator = data.evaluator(cfg.n_eval, n_w1=cfg.n_w1, features=cfg.features, device=str(device))
+        evaluator = make_evaluator(data, cfg, str(device))
         streams = Streams(spec.seed)
         with seeded_global(spec.seed, "init"):
             G, D = build_networks(cfg, data.shape)

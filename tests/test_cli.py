@@ -120,3 +120,18 @@ def test_list(capsys):
 
 def test_parse_seeds():
     assert parse_seeds("0-2,7,1") == [0, 1, 2, 7]
+
+
+def test_evaluate_stacked_digits_counts_1000_modes_for_real_data_and_1_for_one_image(tmp_path):
+    import torch
+
+    x = get_dataset("stacked-digits").sample(10000, torch.Generator().manual_seed(5)).numpy()
+    real = _evaluate(tmp_path, x, "real.npy", "stacked-digits")
+    assert set(real) >= {"modes_covered", "reverse_kl", "fid", "kid", "precision", "recall", "density", "coverage"}
+    assert real["modes_covered"] >= 995 and real["reverse_kl"] < 0.1
+    u8 = np.round((np.repeat(x[:1], 10000, 0) + 1) * 127.5).astype(np.uint8)  # uint8 input is accepted too
+    one = _evaluate(tmp_path, u8, "one.npy", "stacked-digits")
+    assert one["modes_covered"] == 1 and one["recall"] == 0.0 and one["fid"] > 100 * real["fid"]
+    code, _, err = run_cli("evaluate", "--dataset", "stacked-digits", str(tmp_path / "real.npy"), "--set", "n_eval=100")
+    # fewer reference images than the 192-d feature space: FID is undefined
+    assert code == 2 and len(err.strip().splitlines()) == 1

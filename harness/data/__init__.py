@@ -60,3 +60,4 @@ def get_dataset(name: str, **options: Any) -> Dataset:
 
 
 from . import toy  # noqa: E402,F401  (registers ring8, grid25, ...)
+from . import images  # noqa: E402,F401  (registers digits, stacked-digits, mnist, stacked-mnist, cifar10, image-folder)

@@ -19,10 +19,21 @@ class MetricInfo:
 
 METRICS: Registry[MetricInfo] = Registry("metric")
 for _name, _hib, _desc in [
-    ("modes_covered", True, "modes that are the nearest centre of >= 1 high-quality sample (VEEGAN)"),
+    ("modes_covered", True, "2-D: modes that are the nearest centre of >= 1 high-quality sample (VEEGAN); "
+                            "stacked digits: distinct classifier label triples among all samples"),
     ("hq_fraction", True, "fraction of samples within 3 sigma of their nearest centre (VEEGAN); perfect = 0.989"),
-    ("reverse_kl", False, "KL(p_hat || uniform over modes), high-quality samples only; inf if none"),
+    ("reverse_kl", False, "KL(p_hat || uniform over modes); 2-D: high-quality samples only, inf if none; "
+                          "stacked digits: all samples over the 1,000 label triples"),
     ("frechet_distance", False, "Frechet distance between Gaussian fits of real and generated samples"),
     ("w1", False, "exact Wasserstein-1 distance between equal-size real and generated samples"),
+    # image metrics (harness/metrics/fid.py, kid.py, prdc.py, stacked.py); modes_covered and reverse_kl
+    # above also name the stacked-digits mode metrics (label tuples from the classifier, all samples)
+    ("fid", False, "Frechet distance between Gaussian fits of real and generated features (FID); biased in N"),
+    ("fid_inf", False, "FID extrapolated to N = infinity by a linear fit in 1/N (Chong & Forsyth 2020)"),
+    ("kid", False, "unbiased MMD^2, kernel (x.y/d + 1)^3, mean over 100 subsets of 1,000 (KID)"),
+    ("precision", True, "generated samples inside the real k-NN manifold, k = 3 (Kynkaanniemi et al. 2019)"),
+    ("recall", True, "real samples inside the generated k-NN manifold, k = 3 (Kynkaanniemi et al. 2019)"),
+    ("density", True, "mean count of real k-NN balls holding a generated sample / k, k = 5 (Naeem et al. 2020)"),
+    ("coverage", True, "real samples whose k-NN ball holds a generated sample, k = 5 (Naeem et al. 2020)"),
 ]:
     METRICS.register(_name, MetricInfo(_hib, _desc))

@@ -33,3 +33,4 @@ def build_networks(config: Any, shape: tuple[int, ...]) -> tuple[nn.Module, nn.M
 
 
 from . import mlp  # noqa: E402,F401
+from . import dcgan  # noqa: E402,F401
