@@ -104,7 +104,8 @@ def cliffs_delta(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if len(a) == 0 or len(b) == 0:
         return math.nan
-    diff = a[:, None] - b[None, :]
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN: a tie, counted in neither direction
+        diff = a[:, None] - b[None, :]
     return float((np.sum(diff > 0) - np.sum(diff < 0)) / diff.size)
 
 
