@@ -49,12 +49,19 @@ class FeatureExtractor(abc.ABC):
         """Protocol entry: everything the features depend on."""
         return {"name": self.name, "weights_sha256": self.weights_sha256()}
 
+    #: the torch module features come from (moved by ``to``); None for extractors without one
+    net: torch.nn.Module | None = None
+    _device: torch.device = torch.device("cpu")
+
     def to(self, device: str | torch.device) -> "FeatureExtractor":
+        self._device = torch.device(device)
+        if self.net is not None:
+            self.net.to(self._device)
         return self
 
     @property
     def device(self) -> torch.device:
-        return torch.device("cpu")
+        return self._device
 
     # ------------------------------------------------------------------ batched entry points
     def features(self, images: Any, batch_size: int = 500) -> np.ndarray:

@@ -85,17 +85,7 @@ class DigitsClassifier(FeatureExtractor):
         except Exception as exc:
             raise HarnessError(f"cannot load digits-classifier weights from {path}: {exc}") from None
         self.net = net.eval()
-        self._device = torch.device("cpu")
         self.to(device)
-
-    def to(self, device: str | torch.device) -> "DigitsClassifier":
-        self._device = torch.device(device)
-        self.net.to(self._device)
-        return self
-
-    @property
-    def device(self) -> torch.device:
-        return self._device
 
     def dim(self, channels: int) -> int:
         return EMBED * int(channels)

@@ -77,17 +77,7 @@ class InceptionV3(FeatureExtractor):
         except Exception as exc:
             raise HarnessError(f"cannot load inception-v3 weights from {self.path}: {type(exc).__name__}: {exc}") from None
         self._sha = sha256_file_cached(self.path)
-        self._device = torch.device("cpu")
         self.to(device)
-
-    def to(self, device: str | torch.device) -> "InceptionV3":
-        self._device = torch.device(device)
-        self.net.to(self._device)
-        return self
-
-    @property
-    def device(self) -> torch.device:
-        return self._device
 
     def dim(self, channels: int) -> int:
         return DIM
