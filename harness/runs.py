@@ -26,7 +26,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -239,8 +239,3 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=ID_COLUMNS)
     return df.sort_values(["dataset", "variant", "seed"], kind="stable").reset_index(drop=True)
-
-
-def iter_specs(paths: Iterable[Path]) -> Iterable[tuple[Path, RunSpec | None]]:
-    for p in paths:
-        yield p, stored_spec(p)

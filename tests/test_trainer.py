@@ -41,11 +41,6 @@ def test_same_spec_twice_in_separate_processes_gives_identical_numbers(tmp_path,
     assert not h1["loss_d"].equals(h3["loss_d"])
 
 
-def _final_weights(spec):
-    out = train(spec, None)
-    return out
-
-
 def _g_state(tmp_path, name, spec):
     train(spec, tmp_path / name)
     return torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)
