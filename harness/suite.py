@@ -114,10 +114,26 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, An
         torch.set_num_threads(previous)  # in-process runs leave the caller's setting alone
 
 
-def _worker_init(variants: list[Variant]) -> None:
+def _exit_with_parent(parent: int, interval_s: float = 1.0) -> None:
+    """A worker whose parent is gone (killed, not interrupted) stops instead of running on as an
+    orphan: its run stays visibly ``running`` and is redone by the next sweep."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gan-harness-parent-watch", daemon=True).start()
+
+
+def _worker_init(variants: list[Variant], parent: int | None = None) -> None:
     """Make variants registered by a call in the parent visible in spawned workers."""
     from .variant import VARIANTS, _load_builtins
 
+    if parent is not None:
+        _exit_with_parent(parent)
     _load_builtins()
     for v in variants:
         if v.name not in VARIANTS:
@@ -157,7 +173,7 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
             variants = [get_variant(n) for n in sorted({p.spec.variant for p in todo})]
             ctx = mp.get_context("spawn")
             with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                        initargs=(variants,)) as pool:
+                                        initargs=(variants, os.getpid())) as pool:
                 # longest first (D steps per G step x budget): the pool's last minutes are not one long run
                 order = sorted(todo, key=lambda p: -p.spec.config.steps * (p.spec.config.n_dis + 1))
                 futures = [pool.submit(_execute, p.spec.to_dict(), str(p.path), threads) for p in order]

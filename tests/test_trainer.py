@@ -169,3 +169,37 @@ def test_load_runs_has_one_row_per_run_with_final_metrics(tmp_path, tiny):
                 "frechet_distance", "w1", "wall_time_s", "protocol", "run_dir"]:
         assert col in df.columns
     assert json.loads(df.loc[0, "protocol"])["evaluator"]["n_eval"] == 500
+
+
+def test_workers_of_a_killed_sweep_do_not_run_on_as_orphans(tmp_path):
+    import os
+    import signal
+    import time
+
+    script = (
+        "import sys; from harness.suite import run_specs; from harness.trainer import resolve_run\n"
+        "specs = [resolve_run('wgan-gp', 'ring8', s, {'steps': 100000, 'eval_every': 0}) for s in (0, 1)]\n"
+        "run_specs(specs, sys.argv[1], jobs=2, progress=False)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(tmp_path.rglob("history.jsonl"))) < 2:
+            time.sleep(0.5)
+        assert len(list(tmp_path.rglob("history.jsonl"))) == 2, "workers never started"
+        workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True,
+                                                  text=True).stdout.split()]
+        workers = [w for w in workers if "spawn_main" in open(f"/proc/{w}/cmdline").read()]
+        assert workers
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.time() + 15
+        while time.time() < deadline and any(os.path.exists(f"/proc/{w}") and
+                                             open(f"/proc/{w}/stat").read().split()[2] != "Z" for w in workers):
+            time.sleep(0.2)
+        alive = [w for w in workers if os.path.exists(f"/proc/{w}") and open(f"/proc/{w}/stat").read().split()[2] != "Z"]
+        assert not alive, f"orphaned workers still running: {alive}"
+        for status in tmp_path.rglob("status.json"):
+            assert json.loads(status.read_text())["status"] == "running"  # visibly incomplete
+    finally:
+        if parent.poll() is None:
+            parent.kill()
