@@ -12,12 +12,36 @@ from ..registry import Registry
 
 @dataclass(frozen=True)
 class MetricInfo:
+    """What a report needs to know about a metric, declared once on its record.
+
+    - ``main``: the metric verdicts and curve summaries read (mode coverage where a data set has
+      modes); the first registered metric a run reports with ``main`` set is its main metric.
+    - ``quality``: a sample-quality metric, compared with the null rows to call a run ``underfit``.
+    - ``collapse``: a drop in this metric (to few modes) is read as mode collapse.
+    - ``target``: what "reaching the target" means: ``"n_modes"`` (all of the data set's modes) or
+      None (no target).
+    - ``percent``: shown in per cent in reports (a fraction in [0, 1] stored as such).
+    """
+
     higher_is_better: bool
     description: str
     version: str = "1"
+    main: bool = False
+    quality: bool = False
+    collapse: bool = False
+    target: str | None = None
+    percent: bool = False
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
+_ROLES = {
+    "modes_covered": dict(main=True, collapse=True, target="n_modes"),
+    "hq_fraction": dict(quality=True, percent=True),
+    "fid": dict(quality=True),
+    "precision": dict(percent=True),
+    "recall": dict(percent=True),
+    "coverage": dict(percent=True),
+}
 for _name, _hib, _desc in [
     ("modes_covered", True, "2-D: modes that are the nearest centre of >= 1 high-quality sample (VEEGAN); "
                             "stacked digits: distinct classifier label triples among all samples"),
@@ -36,4 +60,4 @@ for _name, _hib, _desc in [
     ("density", True, "mean count of real k-NN balls holding a generated sample / k, k = 5 (Naeem et al. 2020)"),
     ("coverage", True, "real samples whose k-NN ball holds a generated sample, k = 5 (Naeem et al. 2020)"),
 ]:
-    METRICS.register(_name, MetricInfo(_hib, _desc))
+    METRICS.register(_name, MetricInfo(_hib, _desc, **_ROLES.get(_name, {})))
