@@ -4,20 +4,26 @@ Public verbs: :func:`train` (one run), :func:`run_suite` (a grid of runs), :func
 (stored runs as a DataFrame), :func:`evaluate_samples` (score any GAN's samples), and
 :func:`register_variant` for your own variants.
 """
-__version__ = "0.1.0"
 
 from .errors import HarnessError  # noqa: E402
+from .runs import harness_version as _harness_version  # noqa: E402
 from .runs import load_evaluations, load_history, load_runs  # noqa: E402
 from .spec import Config, RunSpec, SuiteSpec, make_config  # noqa: E402
 from .variant import Variant, get_variant, register_variant, variant_names  # noqa: E402
 
+__version__ = _harness_version()
+
 
 def __getattr__(name: str):
     # heavier entry points are imported lazily to keep `import harness` fast
-    if name in ("train", "resolve_run"):
-        from . import trainer as _trainer
+    if name == "train":
+        from .trainer import train
 
-        return getattr(_trainer, name)
+        return train
+    if name == "resolve_run":
+        from .resolve import resolve_run
+
+        return resolve_run
     if name in ("run_suite", "SUITES", "expand_suite"):
         from . import suite as _suite
 

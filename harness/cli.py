@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=str, help="G steps per run (same as --set steps=N)")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override any hyper-parameter, repeatable (see `gan-harness list keys`)")
+    r.add_argument("--grid", dest="grids", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="sweep a hyper-parameter over values, repeatable: every point of the Cartesian product "
+                        "runs every seed (report: best point and median over points per variant)")
     r.add_argument("--out", type=Path, help="runs directory (default: runs/<suite>)")
     r.add_argument("--report-out", type=Path, help="report directory (default: reports/<suite>)")
     r.add_argument("--no-report", action="store_true", help="do not write a report at the end")
@@ -100,6 +103,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------- commands
+def parse_grid(items: list[str], overrides: dict[str, Any]) -> dict[str, list[Any]]:
+    """``--grid name=v1,v2`` (repeatable) -> {name: [typed values]}; a key may not also be --set."""
+    from .spec import FIELDS, _coerce, unknown_key_message
+
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        if "=" not in item:
+            raise HarnessError(f"--grid {item!r}: expected name=v1,v2,...")
+        key, values = (x.strip() for x in item.split("=", 1))
+        if key not in FIELDS:
+            raise HarnessError(unknown_key_message(key, sorted(FIELDS), what="--grid key"))
+        if key in grid:
+            raise HarnessError(f"--grid {key} is given twice; list all its values once: {key}=v1,v2,...")
+        if key in overrides:
+            raise HarnessError(f"{key} is given both with --grid and with --set/--steps; use one of them")
+        parts = [v.strip() for v in values.split(",")]
+        if not any(parts):
+            raise HarnessError(f"--grid {key}: empty list of values")
+        if not all(parts):
+            raise HarnessError(f"--grid {key}={values}: empty value in the list")
+        typed = [_coerce(key, v) for v in parts]
+        if len(set(map(str, typed))) != len(typed):
+            raise HarnessError(f"--grid {key}={values}: a value is listed twice")
+        grid[key] = typed
+    return grid
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .spec import parse_set
     from .suite import SUITES, default_jobs, expand_suite, plan, run_specs
@@ -116,6 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = parse_set(args.sets)
     if args.steps is not None:
         overrides.update(parse_set([f"steps={args.steps}"]))
+    grid = parse_grid(args.grids, overrides)
     out = args.out or Path("runs") / suite.name
     report_out = args.report_out or Path("reports") / suite.name
     _check_out_dir(out, "--out")
@@ -125,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise HarnessError(f"--jobs must be >= 1, got {args.jobs}")
     if args.threads < 1:
         raise HarnessError(f"--threads must be >= 1, got {args.threads}")
-    specs = expand_suite(suite, overrides, device=args.device)  # validates every name and value
+    specs = expand_suite(suite, overrides, device=args.device, grid=grid)  # validates every name and value
     plan(specs, out)  # refuses directories holding other configs, before any work
     jobs = args.jobs or (1 if args.device.startswith("cuda") else default_jobs())
     print(f"suite {suite.name}: {len(specs)} runs -> {out} (jobs={jobs}, device={args.device})", file=sys.stderr)

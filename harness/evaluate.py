@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import HarnessError
-from .trainer import make_dataset, make_evaluator
+from .resolve import check_device, dataset_defaults, make_dataset, make_evaluator
 from .spec import make_config
 
 SAMPLE_KEYS = ("samples", "x", "arr_0")
@@ -55,8 +55,6 @@ def evaluate_samples(samples: Any, dataset: str, overrides: Mapping[str, Any] | 
                      device: str = "cpu") -> dict[str, float]:
     """Metrics for `samples` (an array, tensor or file path) against `dataset`, with the same names
     and protocol as a run's final evaluation."""
-    from .trainer import check_device, dataset_defaults
-
     cfg = make_config(dataset_defaults(dataset), overrides or {})
     check_device(device)
     arr = load_samples(samples) if isinstance(samples, (str, Path)) else samples

@@ -6,12 +6,17 @@ runs with D's buffers (spectral-norm vectors, batch-norm statistics) saved and r
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Any, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
 from .parts.penalties import input_gradients, interpolates
+from .rng import generator
+
+SNAPSHOT_POINTS = 512
+SNAPSHOT_GRID = 64
 
 Tensor = torch.Tensor
 
@@ -98,3 +103,40 @@ def singular_values(d: nn.Module) -> dict[str, float]:
         return dict(zip(keys, torch.stack([out[k] for k in keys]).cpu().tolist())) if keys else {}
     finally:
         d.train(was_training)
+
+
+class Snapshots:
+    """For 2-D data: generated samples and D's output on a grid at each evaluation step."""
+
+    def __init__(self, data: Any):
+        self.enabled = tuple(data.shape) == (2,)
+        self.steps: list[int] = []
+        self.samples: list[np.ndarray] = []
+        self.d_grid: list[np.ndarray] = []
+        if self.enabled:
+            self.real = data.sample(SNAPSHOT_POINTS, generator(0, f"{data.name}:snapshot")).numpy()
+            lo, hi = self.real.min(0) - 1.0, self.real.max(0) + 1.0
+            self.grid_x = np.linspace(lo[0], hi[0], SNAPSHOT_GRID, dtype=np.float32)
+            self.grid_y = np.linspace(lo[1], hi[1], SNAPSHOT_GRID, dtype=np.float32)
+
+    @torch.no_grad()
+    def take(self, step: int, samples: np.ndarray, D: nn.Module, device: torch.device) -> None:
+        if not self.enabled:
+            return
+        xx, yy = np.meshgrid(self.grid_x, self.grid_y)  # [j, i] = (x_i, y_j)
+        pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), device=device)
+        was_training = D.training
+        D.eval()
+        try:
+            values = D(pts).float().cpu().numpy().reshape(xx.shape)
+        finally:
+            D.train(was_training)
+        self.steps.append(step)
+        self.samples.append(samples[:SNAPSHOT_POINTS].astype(np.float32))
+        self.d_grid.append(values)
+
+    def arrays(self) -> dict[str, np.ndarray] | None:
+        if not self.enabled or not self.steps:
+            return None
+        return {"steps": np.asarray(self.steps), "samples": np.stack(self.samples), "real": self.real,
+                "grid_x": self.grid_x, "grid_y": self.grid_y, "d_grid": np.stack(self.d_grid)}

@@ -6,12 +6,17 @@ unknown name fails with the known ones and a "did you mean".
 from __future__ import annotations
 
 import difflib
+import warnings
 from importlib import metadata
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 from .errors import HarnessError, UnknownNameError
 
 T = TypeVar("T")
+
+
+class PluginWarning(UserWarning):
+    """A plugin (entry point) that could not be loaded and was skipped."""
 
 
 class Registry(Generic[T]):
@@ -29,12 +34,6 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
-    def decorator(self, name: str) -> Callable[[T], T]:
-        def wrap(item: T) -> T:
-            return self.register(name, item)
-
-        return wrap
-
     def _load_entry_points(self) -> None:
         if self._entry_points_loaded:
             return
@@ -44,8 +43,9 @@ class Registry(Generic[T]):
                 continue
             try:
                 self._items[ep.name] = ep.load()
-            except Exception as exc:  # a broken plugin must not take the tool down
-                raise HarnessError(f"could not load {self.kind} {ep.name!r} from entry point {ep.value}: {exc}") from exc
+            except Exception as exc:  # a broken plugin must not take the tool down: warn, skip it
+                warnings.warn(f"skipping {self.kind} {ep.name!r}: its entry point {ep.value} failed to load "
+                              f"({type(exc).__name__}: {exc})", PluginWarning, stacklevel=3)
 
     def get(self, name: str) -> T:
         self._load_entry_points()

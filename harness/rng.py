@@ -1,6 +1,7 @@
 """Named random streams derived from one run seed.
 
-Weight init, data sampling, training noise, penalty interpolation, probes and evaluation each
+Weight init, data sampling, training noise, penalty interpolation, probes, evaluation and the
+evaluation-noise banks each
 draw from their own generator, so that e.g. evaluating more often never changes training.
 All streams live on the CPU: the same seed gives the same draws on every device.
 """
@@ -12,7 +13,7 @@ from typing import Iterator
 
 import torch
 
-STREAMS = ("init", "data", "noise", "penalty", "probe", "eval")
+STREAMS = ("init", "data", "noise", "penalty", "probe", "eval", "eval-noise")
 
 
 def derive_seed(seed: int, stream: str) -> int:
@@ -36,13 +37,6 @@ class Streams:
 
     def __getitem__(self, name: str) -> torch.Generator:
         return self._gens[name]
-
-    def state(self) -> dict[str, torch.Tensor]:
-        return {k: g.get_state() for k, g in self._gens.items()}
-
-    def set_state(self, state: dict[str, torch.Tensor]) -> None:
-        for k, s in state.items():
-            self._gens[k].set_state(s)
 
 
 @contextlib.contextmanager

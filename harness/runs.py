@@ -24,7 +24,9 @@ import platform
 import subprocess
 import sys
 import tempfile
+import traceback
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,9 @@ from .errors import HarnessError
 from .spec import RunSpec
 
 FINAL_STATUSES = ("completed", "diverged")
+#: files a (re)started run writes; a redo removes them first so nothing of an old attempt remains
+OUTPUT_FILES = ("history.jsonl", "evaluations.jsonl", "summary.json", "samples.npy", "snapshots.npz",
+                "checkpoint.pt", "error.txt")
 ID_COLUMNS = ["variant", "dataset", "seed", "status"]
 
 
@@ -133,16 +138,20 @@ def git_commit() -> str | None:
         return None
 
 
+def harness_version() -> str:
+    """The installed distribution's version ('unknown' when the package runs from a bare checkout)."""
+    try:
+        return metadata.version("gan-harness")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def environment(device: str) -> dict[str, Any]:
     import scipy
     import torch
 
-    from . import __version__
-
-    versions = {"python": sys.version.split()[0], "gan-harness": __version__, "torch": torch.__version__,
+    versions = {"python": sys.version.split()[0], "gan-harness": harness_version(), "torch": torch.__version__,
                 "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__}
-    from importlib import metadata
-
     for dist in ("torchmetrics", "seaborn"):
         try:
             versions[dist] = metadata.version(dist)  # without importing it (slow)
@@ -158,7 +167,9 @@ def environment(device: str) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- run directories
 def run_dir(root: Path, spec: RunSpec) -> Path:
-    return Path(root) / spec.variant / spec.dataset / f"seed-{spec.seed}"
+    """``<root>/<variant>/<dataset>/seed-<k>``, or ``.../<dataset>/<grid point>/seed-<k>`` in a grid sweep."""
+    base = Path(root) / spec.variant / spec.dataset
+    return (base / spec.point if spec.grid else base) / f"seed-{spec.seed}"
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
@@ -239,3 +250,55 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=ID_COLUMNS)
     return df.sort_values(["dataset", "variant", "seed"], kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- writing a run
+class RunWriter:
+    """Writes one run directory as training goes (or nothing, when path is None)."""
+
+    def __init__(self, path: Path | None):
+        self.path = Path(path) if path is not None else None
+
+    def start(self, spec: RunSpec, manifest: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUT_FILES:
+            (self.path / name).unlink(missing_ok=True)  # a redo starts clean
+        self.status("running", 0, None)
+        atomic_write_json(self.path / "spec.json", {**spec.to_dict(), "fingerprint": spec.fingerprint()})
+        atomic_write_json(self.path / "manifest.json", manifest)
+
+    def status(self, status: str, step: int, reason: str | None) -> None:
+        if self.path is not None:
+            atomic_write_json(self.path / "status.json", {"status": status, "step": step, "reason": reason})
+
+    def history(self, record: dict[str, Any]) -> None:
+        if self.path is not None:
+            append_jsonl(self.path / "history.jsonl", record)
+
+    def evaluation(self, record: dict[str, Any]) -> None:
+        if self.path is not None:
+            append_jsonl(self.path / "evaluations.jsonl", record)
+
+    def finish(self, summary: dict[str, Any], samples: np.ndarray | None, snapshots: dict[str, np.ndarray] | None,
+               checkpoint: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        import torch
+
+        if samples is not None:
+            atomic_write_npy(self.path / "samples.npy", samples)
+        if snapshots:
+            atomic_write_npz(self.path / "snapshots.npz", **snapshots)
+        buf = io.BytesIO()
+        torch.save(checkpoint, buf)
+        atomic_write_bytes(self.path / "checkpoint.pt", buf.getvalue())
+        atomic_write_json(self.path / "summary.json", summary)
+        self.status(summary["status"], summary["step"], summary["reason"])  # last: marks the run final
+
+    def fail(self, step: int, exc: BaseException) -> None:
+        if self.path is None:
+            return
+        atomic_write_bytes(self.path / "error.txt", traceback.format_exc().encode())
+        self.status("failed", step, f"{type(exc).__name__}: {exc}")

@@ -68,6 +68,8 @@ class Config:
     log_every: int = _opt(50, "probe interval in G steps", _positive)
     eval_every: int = _opt(500, "evaluation interval in G steps (0: at the end only)", _non_negative)
     n_eval: int = _opt(2500, "samples per evaluation (fixed latent bank)", _positive)
+    noise_banks: int = _opt(5, "further latent banks the final G is scored on to measure evaluation noise (0: none)",
+                            _non_negative)
     n_w1: int = _opt(1000, "samples for the exact W1 assignment (O(n^3))", _positive)
     features: str = _opt("", "feature extractor for image metrics ('' = the data set's default)")
     feature_weights: str = _opt("", "weights file of the feature extractor ('' = its default location)")
@@ -82,10 +84,13 @@ class Config:
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
 
-# Registries that provide the allowed values of the `choices` fields (filled in by harness.parts etc.).
-CHOICES: dict[str, Callable[[], list[str]]] = {
-    "update": lambda: ["alternating", "simultaneous"],
-}
+UPDATES = ("alternating", "simultaneous")
+
+
+def choice_fields() -> dict[str, str]:
+    """Config field -> the name of the registry (or fixed set) its value must come from. The values
+    are checked when a run is resolved (harness.resolve), once every registry is filled in."""
+    return {name: f.metadata["choices"] for name, f in FIELDS.items() if f.metadata.get("choices")}
 
 
 def unknown_key_message(key: str, known: list[str], what: str = "config key") -> str:
@@ -131,8 +136,8 @@ def _coerce(key: str, value: Any) -> Any:
 
 
 def validate(cfg: Config) -> None:
-    from . import nets, parts  # noqa: F401  (register the arch/loss/penalty/constraint/optimizer choices)
-
+    """Types and ranges of every field. Choice fields (loss, penalty, ...) name registry entries and
+    are checked at resolve time (harness.resolve.check_choices), when plugins have registered theirs."""
     for name, f in FIELDS.items():
         value = getattr(cfg, name)
         coerced = _coerce(name, value)
@@ -146,11 +151,6 @@ def validate(cfg: Config) -> None:
             problem = check(value)
             if problem:
                 raise HarnessError(f"{name}={value}: {problem}")
-        choices = f.metadata.get("choices")
-        if choices is not None and choices in CHOICES:
-            allowed = CHOICES[choices]()
-            if value not in allowed:
-                raise HarnessError(unknown_key_message(value, allowed, what=f"{name}").replace("unknown", "unknown value for", 1))
 
 
 def make_config(*layers: Mapping[str, Any]) -> Config:
@@ -178,6 +178,10 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def point_label(grid: Mapping[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(grid.items())).replace("/", "_").replace(" ", "")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One training run: everything needed to reproduce it."""
@@ -187,23 +191,31 @@ class RunSpec:
     seed: int
     config: Config
     device: str = "cpu"
+    grid: Mapping[str, Any] = field(default_factory=dict)  # the grid point of a --grid sweep ({} otherwise)
+
+    @property
+    def point(self) -> str:
+        """The grid point as a path-safe label, e.g. 'lr_d=0.001,lr_g=0.001' ('' without a grid)."""
+        return point_label(self.grid)
 
     @property
     def run_id(self) -> str:
-        return f"{self.variant}/{self.dataset}/seed-{self.seed}"
+        point = f"/{self.point}" if self.grid else ""
+        return f"{self.variant}/{self.dataset}{point}/seed-{self.seed}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"variant": self.variant, "dataset": self.dataset, "seed": self.seed,
-                "device": self.device, "config": self.config.to_dict()}
+                "device": self.device, "config": self.config.to_dict(), "grid": dict(self.grid)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RunSpec":
         return cls(variant=d["variant"], dataset=d["dataset"], seed=int(d["seed"]),
-                   config=make_config(d["config"]), device=d.get("device", "cpu"))
+                   config=make_config(d["config"]), device=d.get("device", "cpu"), grid=dict(d.get("grid") or {}))
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the numbers (the device is recorded, not hashed)."""
-        payload = {k: v for k, v in self.to_dict().items() if k != "device"}
+        """Hash of everything that determines the numbers (the device is recorded, not hashed; the
+        grid point is already in the config)."""
+        payload = {k: v for k, v in self.to_dict().items() if k not in ("device", "grid")}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 from . import runs
 from .errors import HarnessError
 from .registry import Registry
+from .resolve import check_preconditions, resolve_run
 from .spec import RunSpec, SuiteSpec
 from .variant import Variant, get_variant
 
@@ -46,29 +47,27 @@ class PlannedRun:
     skip: bool  # already finished with the same spec
 
 
-def expand_suite(suite: SuiteSpec, overrides: Mapping[str, Any] | None = None, device: str = "cpu") -> list[RunSpec]:
-    """All RunSpecs of a suite, validated (raises HarnessError before any work)."""
-    from .trainer import resolve_run
-
+def expand_suite(suite: SuiteSpec, overrides: Mapping[str, Any] | None = None, device: str = "cpu",
+                 grid: Mapping[str, Sequence[Any]] | None = None) -> list[RunSpec]:
+    """All RunSpecs of a suite, validated, with everything checkable checked (raises HarnessError
+    before any work). `grid`: key -> values; every point of their Cartesian product runs every seed."""
     if not suite.variants or not suite.datasets or not suite.seeds:
         raise HarnessError(f"suite {suite.name!r} has no runs (variants, datasets and seeds must be non-empty)")
-    specs = [resolve_run(v, d, s, overrides, device=device, suite_overrides=suite.overrides)
-             for d in suite.datasets for v in suite.variants for s in suite.seeds]
-    check_data(specs)
+    points = grid_points(grid)
+    specs = [resolve_run(v, d, s, overrides, device=device, suite_overrides=suite.overrides, grid=point)
+             for d in suite.datasets for v in suite.variants for point in points for s in suite.seeds]
+    check_preconditions(specs)
     return specs
 
 
-def check_data(specs: Sequence[RunSpec]) -> None:
-    """Open each data set once (files present, shapes valid) so a missing file stops the sweep
-    before any run starts, not as a failure in every run."""
-    from .trainer import make_dataset
-
-    seen = set()
-    for spec in specs:
-        key = (spec.dataset, spec.config.data_path, spec.config.image_size)
-        if key not in seen:
-            seen.add(key)
-            make_dataset(spec.dataset, spec.config)
+def grid_points(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]]:
+    """The Cartesian product of a grid's values, one dict per point ([{}] without a grid)."""
+    points: list[dict[str, Any]] = [{}]
+    for key, values in (grid or {}).items():
+        if not values:
+            raise HarnessError(f"--grid {key}: empty list of values")
+        points = [{**p, key: v} for p in points for v in values]
+    return points
 
 
 def plan(specs: Sequence[RunSpec], out: Path) -> list[PlannedRun]:
@@ -105,6 +104,10 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, An
     spec = RunSpec.from_dict(spec_dict)
     try:
         with threadpool_limits(limits=threads if threads > 0 else None):  # numpy/scipy BLAS too
+            if spec_dict.get("reference"):
+                from .references import execute_reference
+
+                return execute_reference(spec, path)
             summary = train(spec, path)
         return {"run_id": spec.run_id, "status": summary["status"], "step": summary["step"],
                 "reason": summary["reason"], "wall_time_s": summary["wall_time_s"]}
@@ -130,11 +133,10 @@ def _exit_with_parent(parent: int, interval_s: float = 1.0) -> None:
 
 def _worker_init(variants: list[Variant], parent: int | None = None) -> None:
     """Make variants registered by a call in the parent visible in spawned workers."""
-    from .variant import VARIANTS, _load_builtins
+    from .variant import VARIANTS
 
     if parent is not None:
         _exit_with_parent(parent)
-    _load_builtins()
     for v in variants:
         if v.name not in VARIANTS:
             VARIANTS.register(v.name, v)
@@ -144,18 +146,28 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _task(p: PlannedRun, reference: bool) -> tuple[dict[str, Any], str]:
+    return ({**p.spec.to_dict(), "reference": True} if reference else p.spec.to_dict()), str(p.path)
+
+
 def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: int = 1, progress: bool = True,
-              on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Execute runs (skipping finished ones) and return one result dict per run, in spec order."""
+              on_result: Callable[[dict[str, Any]], None] | None = None,
+              references: bool = True) -> list[dict[str, Any]]:
+    """Execute runs (skipping finished ones) and return one result dict per run, in spec order.
+    With `references`, the reference rows of every data set (harness.references) are scored too."""
+    from .references import plan_references, reference_specs
+
     planned = plan(specs, out)
-    todo = [p for p in planned if not p.skip]
+    refs = [PlannedRun(*r) for r in plan_references(reference_specs(specs), out)] if references else []
+    todo = [(p, False) for p in planned if not p.skip] + [(p, True) for p in refs if not p.skip]
     results: dict[str, dict[str, Any]] = {p.spec.run_id: {"run_id": p.spec.run_id, "status": "skipped (finished)"}
                                           for p in planned if p.skip}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(planned), initial=len(planned) - len(todo), desc="runs", unit="run")
+        bar = tqdm(total=len(planned) + len(refs), initial=len(planned) + len(refs) - len(todo), desc="runs",
+                   unit="run")
 
     def done(res: dict[str, Any]) -> None:
         results[res["run_id"]] = res
@@ -167,16 +179,17 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
 
     try:
         if jobs <= 1 or len(todo) <= 1:
-            for p in todo:
-                done(_execute(p.spec.to_dict(), str(p.path), threads))
+            for p, ref in todo:
+                done(_execute(*_task(p, ref), threads))
         else:
-            variants = [get_variant(n) for n in sorted({p.spec.variant for p in todo})]
+            variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in todo if not ref})]
             ctx = mp.get_context("spawn")
             with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                         initargs=(variants, os.getpid())) as pool:
-                # longest first (D steps per G step x budget): the pool's last minutes are not one long run
-                order = sorted(todo, key=lambda p: -p.spec.config.steps * (p.spec.config.n_dis + 1))
-                futures = [pool.submit(_execute, p.spec.to_dict(), str(p.path), threads) for p in order]
+                # longest first (D steps per G step x budget; reference rows train nothing): the pool's
+                # last minutes are not one long run
+                order = sorted(todo, key=lambda t: 0 if t[1] else -t[0].spec.config.steps * (t[0].spec.config.n_dis + 1))
+                futures = [pool.submit(_execute, *_task(p, ref), threads) for p, ref in order]
                 for fut in cf.as_completed(futures):
                     done(fut.result())
     finally:
@@ -189,10 +202,11 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
 
 
 def run_suite(suite: SuiteSpec | str, out: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None,
-              device: str = "cpu", jobs: int = 1, threads: int = 1, progress: bool = True) -> list[dict[str, Any]]:
+              device: str = "cpu", jobs: int = 1, threads: int = 1, progress: bool = True,
+              grid: Mapping[str, Sequence[Any]] | None = None) -> list[dict[str, Any]]:
     """Expand and execute a suite (by name or spec); runs land under `out` (default runs/<suite>)."""
     if isinstance(suite, str):
         suite = SUITES.get(suite)
-    specs = expand_suite(suite, overrides, device=device)
+    specs = expand_suite(suite, overrides, device=device, grid=grid)
     return run_specs(specs, Path(out) if out is not None else Path("runs") / suite.name,
                      jobs=jobs, threads=threads, progress=progress)

@@ -3,7 +3,9 @@
 The loop composes the parts a run's config names (loss pair, penalty, constraint, optimiser,
 number of D steps, update scheme); it never looks at a variant's name. Every random draw comes
 from a named stream of the run seed (harness.rng), so that logging or evaluating more or less often
-never changes the training trajectory, and the same spec gives the same numbers, bit for bit on CPU.
+never changes the training trajectory, and the same spec gives the same numbers, bit for bit on the
+same machine. Resolving names and checking inputs lives in harness.resolve, writing the run
+directory in harness.runs, the probes and 2-D snapshots in harness.probes.
 """
 from __future__ import annotations
 
@@ -12,65 +14,28 @@ import datetime as _dt
 import math
 import os
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
 from . import probes, runs
-from .data import DATASETS, Dataset, get_dataset
-from .errors import HarnessError
+from .data import Dataset, Evaluator
 from .metrics import METRICS
 from .nets import build_networks
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
-from .rng import Streams, generator, normal, seeded_global
-from .spec import Config, RunSpec, make_config
-from .variant import get_variant
-
-SNAPSHOT_POINTS = 512
-SNAPSHOT_GRID = 64
+from .resolve import check_device, make_dataset, make_evaluator, resolve_run  # noqa: F401  (resolve_run re-exported)
+from .rng import Streams, normal, seeded_global
+from .spec import Config, RunSpec
 
 
 class Diverged(Exception):
     def __init__(self, step: int, reason: str):
         super().__init__(f"diverged at step {step}: {reason}")
         self.step, self.reason = step, reason
-
-
-# ----------------------------------------------------------------------------- resolving a run
-def dataset_defaults(name: str) -> Mapping[str, Any]:
-    """Config defaults a data set asks for (a ``defaults`` attribute on its factory)."""
-    return getattr(DATASETS.get(name), "defaults", {}) or {}
-
-
-def check_device(device: str) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise HarnessError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise HarnessError(f"device {device!r} requested but CUDA is not available (torch {torch.__version__})")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise HarnessError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
-    if dev.type not in ("cpu", "cuda"):
-        raise HarnessError(f"unsupported device {device!r}; use cpu, cuda or cuda:N")
-    return dev
-
-
-def resolve_run(variant: str, dataset: str, seed: int, overrides: Mapping[str, Any] | None = None,
-                device: str = "cpu", suite_overrides: Mapping[str, Any] | None = None) -> RunSpec:
-    """Validate names and values and build the RunSpec (raises HarnessError before any work)."""
-    v = get_variant(variant)
-    ds_defaults = dataset_defaults(dataset)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise HarnessError(f"seed must be a non-negative integer, got {seed!r}")
-    cfg = make_config(ds_defaults, v.defaults, suite_overrides or {}, overrides or {})
-    check_device(device)
-    return RunSpec(variant=variant, dataset=dataset, seed=int(seed), config=cfg, device=device)
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -91,58 +56,21 @@ def deterministic(device: torch.device) -> Iterator[None]:
         torch.backends.cudnn.benchmark = prev_bench
 
 
-# ----------------------------------------------------------------------------- run writer
-class RunWriter:
-    """Writes a run directory (or nothing, when path is None)."""
+# ----------------------------------------------------------------------------- one iteration
+@dataclass
+class LastStep:
+    """What the latest D and G steps left behind for the probes and the divergence check."""
 
-    def __init__(self, path: Path | None):
-        self.path = Path(path) if path is not None else None
-
-    def start(self, spec: RunSpec, manifest: dict[str, Any]) -> None:
-        if self.path is None:
-            return
-        self.path.mkdir(parents=True, exist_ok=True)
-        for name in ("history.jsonl", "evaluations.jsonl", "summary.json", "samples.npy", "snapshots.npz",
-                     "checkpoint.pt", "error.txt"):
-            (self.path / name).unlink(missing_ok=True)  # a redo starts clean
-        self.status("running", 0, None)
-        runs.atomic_write_json(self.path / "spec.json", {**spec.to_dict(), "fingerprint": spec.fingerprint()})
-        runs.atomic_write_json(self.path / "manifest.json", manifest)
-
-    def status(self, status: str, step: int, reason: str | None) -> None:
-        if self.path is not None:
-            runs.atomic_write_json(self.path / "status.json", {"status": status, "step": step, "reason": reason})
-
-    def history(self, record: dict[str, Any]) -> None:
-        if self.path is not None:
-            runs.append_jsonl(self.path / "history.jsonl", record)
-
-    def evaluation(self, record: dict[str, Any]) -> None:
-        if self.path is not None:
-            runs.append_jsonl(self.path / "evaluations.jsonl", record)
-
-    def finish(self, summary: dict[str, Any], samples: np.ndarray | None, snapshots: dict[str, np.ndarray] | None,
-               checkpoint: dict[str, Any]) -> None:
-        if self.path is None:
-            return
-        if samples is not None:
-            runs.atomic_write_npy(self.path / "samples.npy", samples)
-        if snapshots:
-            runs.atomic_write_npz(self.path / "snapshots.npz", **snapshots)
-        tmp = self.path / ".checkpoint.pt.tmp"
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, self.path / "checkpoint.pt")
-        runs.atomic_write_json(self.path / "summary.json", summary)
-        self.status(summary["status"], summary["step"], summary["reason"])  # last: marks the run final
-
-    def fail(self, step: int, exc: BaseException) -> None:
-        if self.path is None:
-            return
-        runs.atomic_write_bytes(self.path / "error.txt", traceback.format_exc().encode())
-        self.status("failed", step, f"{type(exc).__name__}: {exc}")
+    x: torch.Tensor | None = None  # the real batch of the last D step
+    fake: torch.Tensor | None = None  # the generated batch of the last D step (detached)
+    loss_d: torch.Tensor | None = None  # D's loss without the penalty
+    loss_d_total: torch.Tensor | None = None  # D's loss with the weighted penalty
+    penalty: torch.Tensor | None = None  # the unweighted penalty, or None
+    loss_g: torch.Tensor | None = None
+    grad_d: dict[str, float] = field(default_factory=dict)  # parameter-gradient norms, probe steps only
+    grad_g: dict[str, float] = field(default_factory=dict)
 
 
-# ----------------------------------------------------------------------------- the loop
 @dataclass
 class _State:
     """Everything a step needs; built once per run."""
@@ -156,7 +84,7 @@ class _State:
     opt_d: torch.optim.Optimizer
     streams: Streams
     step: int = 0
-    last: dict[str, Any] = field(default_factory=dict)
+    last: LastStep = field(default_factory=LastStep)
 
     def __post_init__(self) -> None:
         cfg = self.cfg
@@ -194,10 +122,11 @@ class _State:
         self.after_d_step()
 
     def _record_d(self, x, fake, loss, pen, total, probe: bool) -> None:
-        self.last.update(x=x, fake=fake.detach(), loss_d=loss.detach(), loss_d_total=total.detach(),
-                         penalty=None if pen is None else pen.detach())
+        last = self.last
+        last.x, last.fake, last.loss_d, last.loss_d_total = x, fake.detach(), loss.detach(), total.detach()
+        last.penalty = None if pen is None else pen.detach()
         if probe:
-            self.last["grad_d"] = probes.grad_norms(self.D, "grad_norm_d")
+            last.grad_d = probes.grad_norms(self.D, "grad_norm_d")
 
     def g_step(self, probe: bool) -> None:
         z = self.noise()
@@ -208,13 +137,17 @@ class _State:
             loss_g.backward()
         finally:
             self.D.requires_grad_(True)
-        self.last["loss_g"] = loss_g.detach()
+        self.last.loss_g = loss_g.detach()
         if probe:
-            self.last["grad_g"] = probes.grad_norms(self.G, "grad_norm_g")
+            self.last.grad_g = probes.grad_norms(self.G, "grad_norm_g")
         self.opt_g.step()
 
     def simultaneous_step(self, probe: bool) -> None:
-        """Both players step from the same point: one forward pass, both gradients, both updates."""
+        """Both players step from the same point: one forward pass, both gradients, both updates.
+
+        With n_dis > 1 the first n_dis - 1 D steps run on their own before this one (see
+        `iteration`); this last D step is merged with the G step: D's gradient of its loss and G's
+        gradient of its loss are both taken at the current (G, D) before either optimiser steps."""
         x, z = self.real(), self.noise()
         fake = self.G(z)
         d_fake = self.D(fake)
@@ -229,15 +162,15 @@ class _State:
         for p, g in zip(g_params, grads_g):
             p.grad = g
         self._record_d(x, fake, loss, pen, total, probe)
-        self.last["loss_g"] = loss_g.detach()
+        self.last.loss_g = loss_g.detach()
         if probe:
-            self.last["grad_g"] = probes.grad_norms(self.G, "grad_norm_g")
+            self.last.grad_g = probes.grad_norms(self.G, "grad_norm_g")
         self.opt_d.step()
         self.after_d_step()
         self.opt_g.step()
 
     def iteration(self, probe: bool) -> None:
-        """One G step and its D steps."""
+        """One G step and its n_dis D steps."""
         simultaneous = self.cfg.update == "simultaneous"
         n_d_only = self.cfg.n_dis - 1 if simultaneous else self.cfg.n_dis
         for i in range(n_d_only):
@@ -248,7 +181,7 @@ class _State:
             self.g_step(probe)
 
     def check_finite(self) -> None:
-        vals = torch.stack([self.last["loss_d_total"].double(), self.last["loss_g"].double()]).cpu().tolist()
+        vals = torch.stack([self.last.loss_d_total.double(), self.last.loss_g.double()]).cpu().tolist()
         for name, v in zip(("loss_d", "loss_g"), vals):
             if not math.isfinite(v):
                 raise Diverged(self.step, f"{name} is {v}")
@@ -258,12 +191,13 @@ class _State:
     def probe_record(self, t0: float) -> dict[str, Any]:
         last = self.last
         rec: dict[str, Any] = {"step": self.step, "wall_time_s": time.perf_counter() - t0,
-                               "loss_d": float(last["loss_d"]), "loss_g": float(last["loss_g"])}
-        if last.get("penalty") is not None:
-            rec["penalty"] = float(last["penalty"])
-        rec.update(last.pop("grad_g", {}))
-        rec.update(last.pop("grad_d", {}))
-        rec.update(probes.input_gradient_stats(self.D, last["x"], last["fake"], self.streams["probe"]))
+                               "loss_d": float(last.loss_d), "loss_g": float(last.loss_g)}
+        if last.penalty is not None:
+            rec["penalty"] = float(last.penalty)
+        rec.update(last.grad_g)
+        rec.update(last.grad_d)
+        last.grad_g, last.grad_d = {}, {}
+        rec.update(probes.input_gradient_stats(self.D, last.x, last.fake, self.streams["probe"]))
         rec.update(probes.singular_values(self.D))
         for key in ("grad_norm_g", "grad_norm_d"):
             v = rec.get(key)
@@ -288,133 +222,149 @@ def generate(G: nn.Module, z: torch.Tensor, batch_size: int, device: torch.devic
     return torch.cat(outs).numpy()
 
 
-class Snapshots:
-    """For 2-D data: generated samples and D's output on a grid at each evaluation step."""
+# ----------------------------------------------------------------------------- one run
+@dataclass
+class _Run:
+    """A run being trained: its state, evaluator, fixed evaluation bank and what it has measured."""
 
-    def __init__(self, data: Dataset):
-        self.enabled = tuple(data.shape) == (2,)
-        self.steps: list[int] = []
-        self.samples: list[np.ndarray] = []
-        self.d_grid: list[np.ndarray] = []
-        if self.enabled:
-            self.real = data.sample(SNAPSHOT_POINTS, generator(0, f"{data.name}:snapshot")).numpy()
-            lo, hi = self.real.min(0) - 1.0, self.real.max(0) + 1.0
-            self.grid_x = np.linspace(lo[0], hi[0], SNAPSHOT_GRID, dtype=np.float32)
-            self.grid_y = np.linspace(lo[1], hi[1], SNAPSHOT_GRID, dtype=np.float32)
+    spec: RunSpec
+    state: _State
+    evaluator: Evaluator
+    z_eval: torch.Tensor
+    protocol: dict[str, Any]
+    snapshots: probes.Snapshots
+    t0: float
+    metrics: dict[str, float] = field(default_factory=dict)  # the last finite evaluation
+    metrics_step: int | None = None
+    samples: np.ndarray | None = None
+    eval_time: float = 0.0
 
-    @torch.no_grad()
-    def take(self, step: int, samples: np.ndarray, D: nn.Module, device: torch.device) -> None:
-        if not self.enabled:
-            return
-        xx, yy = np.meshgrid(self.grid_x, self.grid_y)  # [j, i] = (x_i, y_j)
-        pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), device=device)
-        was_training = D.training
-        D.eval()
-        try:
-            values = D(pts).float().cpu().numpy().reshape(xx.shape)
-        finally:
-            D.train(was_training)
-        self.steps.append(step)
-        self.samples.append(samples[:SNAPSHOT_POINTS].astype(np.float32))
-        self.d_grid.append(values)
+    @property
+    def cfg(self) -> Config:
+        return self.state.cfg
 
-    def arrays(self) -> dict[str, np.ndarray] | None:
-        if not self.enabled or not self.steps:
+    def generate(self, z: torch.Tensor) -> np.ndarray:
+        return generate(self.state.G, z, max(self.cfg.batch_size, 256), self.state.device)
+
+    def evaluate(self, writer: runs.RunWriter) -> None:
+        te = time.perf_counter()
+        step = self.state.step
+        samples = self.generate(self.z_eval)
+        if not np.isfinite(samples).all():
+            raise Diverged(step, "generator output is not finite")
+        metrics, details = self.evaluator.evaluate_with_details(samples)
+        self.metrics, self.metrics_step, self.samples = metrics, step, samples
+        self.snapshots.take(step, samples, self.state.D, self.state.device)
+        self.eval_time += time.perf_counter() - te
+        writer.evaluation({"step": step, "wall_time_s": time.perf_counter() - self.t0, **metrics, **details})
+
+    def evaluation_noise(self) -> dict[str, Any] | None:
+        """The final G scored on `noise_banks` further latent banks from the run's own 'eval-noise'
+        stream: the spread of each metric for a fixed generator (what verdicts calibrate against)."""
+        n = self.cfg.noise_banks
+        if n < 2:
             return None
-        return {"steps": np.asarray(self.steps), "samples": np.stack(self.samples), "real": self.real,
-                "grid_x": self.grid_x, "grid_y": self.grid_y, "d_grid": np.stack(self.d_grid)}
+        te = time.perf_counter()
+        gen = self.state.streams["eval-noise"]
+        rows = [self.evaluator.evaluate(self.generate(normal(tuple(self.z_eval.shape), gen))) for _ in range(n)]
+        self.eval_time += time.perf_counter() - te
+        sd, mean = {}, {}
+        for m in self.evaluator.metrics:
+            v = np.asarray([r[m] for r in rows], np.float64)
+            v = v[np.isfinite(v)]
+            mean[m] = float(v.mean()) if len(v) else math.nan
+            sd[m] = float(v.std(ddof=1)) if len(v) >= 2 else math.nan
+        return {"n_banks": n, "stream": "eval-noise", "sd": sd, "mean": mean}
 
 
-def make_dataset(name: str, config: Config) -> Dataset:
-    return get_dataset(name, config=config)
+def setup(spec: RunSpec, device: torch.device) -> _Run:
+    """Data, evaluator, networks, optimisers, streams and the fixed evaluation bank of a run."""
+    cfg = spec.config
+    t0 = time.perf_counter()
+    data = make_dataset(spec.dataset, cfg)
+    evaluator = make_evaluator(data, cfg, str(device))
+    streams = Streams(spec.seed)
+    with seeded_global(spec.seed, "init"):
+        G, D = build_networks(cfg, data.shape)
+        D = CONSTRAINTS.get(cfg.constraint).on_build(D)
+    G.to(device)
+    D.to(device)
+    make_opt = OPTIMIZERS.get(cfg.optimizer)
+    state = _State(cfg, device, data, G, D, make_opt(G.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2),
+                   make_opt(D.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2), streams)
+    z_eval = normal((cfg.n_eval, cfg.z_dim), streams["eval"])  # the fixed evaluation bank, on CPU
+    protocol = {"evaluator": evaluator.protocol(),
+                "budget": {"steps": cfg.steps, "batch_size": cfg.batch_size},
+                "eval_latent": f"{cfg.n_eval} x N(0, I_{cfg.z_dim}) from the run seed's 'eval' stream",
+                "metric_versions": {m: METRICS.get(m).version for m in evaluator.metrics if m in METRICS}}
+    return _Run(spec, state, evaluator, z_eval, protocol, probes.Snapshots(data), t0)
 
 
-def make_evaluator(data: Dataset, config: Config, device: str = "cpu"):
-    """The data set's evaluator under the config's evaluation options (one place for train and evaluate)."""
-    return data.evaluator(config.n_eval, n_w1=config.n_w1, features=config.features,
-                          feature_weights=config.feature_weights, device=device)
+def loop(run: _Run, writer: runs.RunWriter, progress: bool = False) -> None:
+    """All G steps with their probes and evaluations, then the final evaluation. Raises Diverged."""
+    cfg, state = run.cfg, run.state
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.steps, desc=run.spec.run_id, unit="step", leave=False)
+    try:
+        for state.step in range(1, cfg.steps + 1):
+            probe = state.step % cfg.log_every == 0 or state.step == cfg.steps
+            state.iteration(probe)
+            state.check_finite()
+            if probe:
+                writer.history(state.probe_record(run.t0))
+            if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step != cfg.steps:
+                run.evaluate(writer)
+            if bar is not None:
+                bar.update(1)
+        run.evaluate(writer)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def finish(run: _Run, writer: runs.RunWriter, status: str, reason: str | None, t_loop: float) -> dict[str, Any]:
+    """The summary (written last), samples, snapshots and final weights of a finished run."""
+    cfg, state = run.cfg, run.state
+    noise = run.evaluation_noise() if status == "completed" else None
+    train_time = max(time.perf_counter() - t_loop - run.eval_time, 1e-9)  # the loop alone, probes included
+    metrics = run.metrics or {m: math.nan for m in run.evaluator.metrics}
+    summary = {"status": status, "step": state.step, "reason": reason, "wall_time_s": time.perf_counter() - run.t0,
+               "eval_time_s": run.eval_time, "train_time_s": train_time, "g_steps_per_s": state.step / train_time,
+               "g_steps": state.step, "d_steps": state.step * cfg.n_dis,
+               "metrics": metrics, "metrics_step": run.metrics_step, "protocol": run.protocol,
+               "run_id": run.spec.run_id, "fingerprint": run.spec.fingerprint()}
+    if noise is not None:
+        summary["eval_noise"] = noise
+    writer.finish(summary, run.samples, run.snapshots.arrays(),
+                  {"G": state.G.state_dict(), "D": state.D.state_dict(), "step": state.step})
+    return summary
 
 
 def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = False) -> dict[str, Any]:
     """Train one run and return its summary; with `run_dir`, write the run directory as it goes.
 
     A NaN/Inf or exploding loss or gradient ends the run with status ``diverged`` (a result, not an
-    error). Any other exception marks the run ``failed`` in its directory and is re-raised.
+    error): its metrics are those of its last finite evaluation (``metrics_step`` says which; NaN
+    when there was none). Any other exception marks the run ``failed`` in its directory and is
+    re-raised.
     """
-    cfg = spec.config
     device = check_device(spec.device)
-    writer = RunWriter(Path(run_dir) if run_dir is not None else None)
-    t0 = time.perf_counter()
+    writer = runs.RunWriter(Path(run_dir) if run_dir is not None else None)
     with deterministic(device):
-        data = make_dataset(spec.dataset, cfg)
-        evaluator = make_evaluator(data, cfg, str(device))
-        streams = Streams(spec.seed)
-        with seeded_global(spec.seed, "init"):
-            G, D = build_networks(cfg, data.shape)
-            D = CONSTRAINTS.get(cfg.constraint).on_build(D)
-        G.to(device)
-        D.to(device)
-        make_opt = OPTIMIZERS.get(cfg.optimizer)
-        state = _State(cfg, device, data, G, D, make_opt(G.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2),
-                       make_opt(D.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2), streams)
-        z_eval = normal((cfg.n_eval, cfg.z_dim), streams["eval"])  # the fixed evaluation bank, on CPU
-        protocol = {"evaluator": evaluator.protocol(),
-                    "budget": {"steps": cfg.steps, "batch_size": cfg.batch_size, "n_dis": cfg.n_dis},
-                    "eval_latent": f"{cfg.n_eval} x N(0, I_{cfg.z_dim}) from the run seed's 'eval' stream",
-                    "metric_versions": {m: METRICS.get(m).version for m in evaluator.metrics if m in METRICS}}
-        writer.start(spec, {"environment": runs.environment(str(device)), "dataset": data.describe(),
-                            "protocol": protocol, "started": _dt.datetime.now(_dt.timezone.utc).isoformat()})
-        snapshots = Snapshots(data)
-        metrics: dict[str, float] = {}
-        eval_time = 0.0
-        status, reason, samples = "completed", None, None
-
-        def evaluate() -> None:
-            nonlocal metrics, samples, eval_time
-            te = time.perf_counter()
-            samples = generate(G, z_eval, max(cfg.batch_size, 256), device)
-            if not np.isfinite(samples).all():
-                raise Diverged(state.step, "generator output is not finite")
-            metrics = evaluator.evaluate(samples)
-            snapshots.take(state.step, samples, D, device)
-            eval_time += time.perf_counter() - te
-            writer.evaluation({"step": state.step, "wall_time_s": time.perf_counter() - t0, **metrics})
-
-        steps = range(1, cfg.steps + 1)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=cfg.steps, desc=spec.run_id, unit="step", leave=False)
+        run = setup(spec, device)
+        writer.start(spec, {"environment": runs.environment(str(device)), "dataset": run.state.data.describe(),
+                            "protocol": run.protocol, "started": _dt.datetime.now(_dt.timezone.utc).isoformat()})
+        status, reason = "completed", None
         t_loop = time.perf_counter()
         try:
-            for state.step in steps:
-                probe = state.step % cfg.log_every == 0 or state.step == cfg.steps
-                state.iteration(probe)
-                state.check_finite()
-                if probe:
-                    writer.history(state.probe_record(t0))
-                if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step != cfg.steps:
-                    evaluate()
-                if bar is not None:
-                    bar.update(1)
-            evaluate()
+            loop(run, writer, progress)
         except Diverged as exc:
             status, reason = "diverged", exc.reason
-            metrics = {m: float("nan") for m in evaluator.metrics}
-            samples = samples if samples is not None and np.isfinite(samples).all() else None
         except BaseException as exc:
             if not isinstance(exc, KeyboardInterrupt):
-                writer.fail(state.step, exc)
+                writer.fail(run.state.step, exc)
             raise
-        finally:
-            if bar is not None:
-                bar.close()
-        wall = time.perf_counter() - t0
-        train_time = max(time.perf_counter() - t_loop - eval_time, 1e-9)  # the loop alone, probes included
-        summary = {"status": status, "step": state.step, "reason": reason, "wall_time_s": wall,
-                   "eval_time_s": eval_time, "train_time_s": train_time, "g_steps_per_s": state.step / train_time,
-                   "metrics": metrics, "protocol": protocol, "run_id": spec.run_id, "fingerprint": spec.fingerprint()}
-        writer.finish(summary, samples, snapshots.arrays(),
-                      {"G": G.state_dict(), "D": D.state_dict(), "step": state.step})
-    return summary
+        return finish(run, writer, status, reason, t_loop)

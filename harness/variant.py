@@ -29,27 +29,23 @@ class Variant:
         make_config(self.defaults)  # validates values, e.g. an unknown loss name
 
 
+# The reference variants (baselines/) are declared under this entry-point group in pyproject.toml,
+# exactly as a user's plugin declares its own: the harness never imports them by name.
 VARIANTS: Registry[Variant] = Registry("variant", entry_point_group="gan_harness.variants")
-_builtins_loaded = False
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
-        import baselines  # noqa: F401  (registers the reference variants)
+#: names of the reference rows every report shows beside the variants (harness.references)
+RESERVED_NAMES = ("real", "null-gaussian", "null-uniform")
 
 
 def register_variant(variant: Variant, *, replace: bool = False) -> Variant:
     """Make `variant` available by name to the CLI, suites and ``harness.train``."""
-    _load_builtins()
     if not isinstance(variant, Variant):
         raise HarnessError(f"register_variant expects a harness.Variant, got {type(variant).__name__}")
+    if variant.name in RESERVED_NAMES:
+        raise HarnessError(f"variant name {variant.name!r} is reserved for a reference row ({', '.join(RESERVED_NAMES)})")
     return VARIANTS.register(variant.name, variant, replace=replace)
 
 
 def get_variant(name: str) -> Variant:
-    _load_builtins()
     v = VARIANTS.get(name)
     if not isinstance(v, Variant):
         raise HarnessError(f"variant entry {name!r} is a {type(v).__name__}, not a harness.Variant")
@@ -57,5 +53,4 @@ def get_variant(name: str) -> Variant:
 
 
 def variant_names() -> list[str]:
-    _load_builtins()
     return VARIANTS.names()

@@ -233,7 +233,7 @@ def test_image_folder_sizes_must_agree_unless_image_size_is_set(tmp_path):
 @pytest.fixture(scope="module")
 def stacked_eval():
     ds = get_dataset("stacked-digits")
-    return ds, ds.evaluator(400, n_w1=1000, features="", device="cpu", kid_subset_size=200, kid_subsets=10,
+    return ds, ds.evaluator(400, features="", device="cpu", kid_subset_size=200, kid_subsets=10,
                             fid_inf_points=3, cache=False)
 
 

@@ -43,8 +43,59 @@ def test_bad_overrides_name_the_key(items, message):
 
 
 def test_bad_choice_lists_the_known_values():
+    """Choice fields name registry entries; they are checked when a run is resolved, after plugins
+    registered theirs (a Config alone is checked for types and ranges only)."""
+    from harness.resolve import resolve_run
+
     with pytest.raises(HarnessError, match="did you mean 'hinge'.*known: hinge, .*nonsaturating"):
-        make_config({"loss": "hing"})
+        resolve_run("vanilla", "ring8", 0, {"loss": "hing"})
+    with pytest.raises(HarnessError, match="unknown value for update 'simultanous'"):
+        resolve_run("vanilla", "ring8", 0, {"update": "simultanous"})
+
+
+def test_the_harness_has_no_import_circles():
+    """No module of harness/ (or baselines/) is imported by a module it imports, counting every
+    import statement, also those inside functions; `import harness` does not import baselines."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    mods = {}
+    for pkg in ("harness", "baselines"):
+        for p in (root / pkg).rglob("*.py"):
+            parts = list(p.relative_to(root).with_suffix("").parts)
+            mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    edges = {m: set() for m in mods}
+    for m, p in mods.items():
+        here = m.split(".") if p.name == "__init__.py" else m.split(".")[:-1]
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join((here[:len(here) - node.level + 1] if node.level else []) + ([node.module] if node.module else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            edges[m] |= {t for t in targets if t in mods and t != m}
+
+    def reaches(a: str, b: str) -> bool:
+        seen, todo = set(), [a]
+        while todo:
+            x = todo.pop()
+            if x == b:
+                return True
+            if x not in seen:
+                seen.add(x)
+                todo.extend(edges[x])
+        return False
+
+    circles = sorted((a, b) for a in edges for b in edges[a] if reaches(b, a))
+    assert circles == []
+    out = subprocess.run([sys.executable, "-c", "import sys, harness; harness.variant; print('baselines' in sys.modules)"],
+                         capture_output=True, text=True, cwd=root)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def test_unknown_names_fail_with_known_ones():

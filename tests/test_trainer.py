@@ -140,7 +140,8 @@ def test_finished_runs_are_skipped_and_interrupted_ones_redone(tmp_path, tiny):
     assert (run / "summary.json").stat().st_mtime_ns == mtime
     # an interrupted run: status says running
     (run / "status.json").write_text(json.dumps({"status": "running", "step": 3, "reason": None}))
-    assert harness.load_runs(tmp_path).loc[0, "status"] == "running"
+    df = harness.load_runs(tmp_path)
+    assert df.loc[df.variant == "vanilla", "status"].tolist() == ["running"]
     assert run_specs([spec], tmp_path, progress=False)[0]["status"] == "completed"
 
 
@@ -164,11 +165,17 @@ def test_parallel_workers_give_the_same_numbers_as_in_process(tmp_path, tiny):
 def test_load_runs_has_one_row_per_run_with_final_metrics(tmp_path, tiny):
     run_specs([resolve_run(v, "ring8", 0, tiny) for v in ("vanilla", "wgan")], tmp_path, progress=False)
     df = harness.load_runs(tmp_path)
-    assert len(df) == 2
+    # the two runs, and the reference rows of their data set and seed (harness.references)
+    assert sorted(df.variant) == ["null-gaussian", "null-uniform", "real", "vanilla", "wgan"]
+    df = df[df.variant.isin(["vanilla", "wgan"])].reset_index(drop=True)
     for col in ["variant", "dataset", "seed", "status", "modes_covered", "hq_fraction", "reverse_kl",
                 "frechet_distance", "w1", "wall_time_s", "protocol", "run_dir"]:
         assert col in df.columns
     assert json.loads(df.loc[0, "protocol"])["evaluator"]["n_eval"] == 500
+    summary = json.loads((tmp_path / "wgan" / "ring8" / "seed-0" / "summary.json").read_text())
+    assert summary["g_steps"] == tiny["steps"] and summary["d_steps"] == 5 * tiny["steps"]  # wgan: n_dis 5
+    assert summary["eval_noise"]["n_banks"] == 5 and set(summary["eval_noise"]["sd"]) >= {"modes_covered", "w1"}
+    assert "n_dis" not in json.loads(df.loc[0, "protocol"])["budget"]  # part of the variant, not the protocol
 
 
 def test_workers_of_a_killed_sweep_do_not_run_on_as_orphans(tmp_path):

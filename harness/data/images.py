@@ -40,18 +40,17 @@ import torch.nn.functional as F
 
 from ..errors import HarnessError
 from ..features import FeatureExtractor, get_features
+from ..features.digits_data import DIGITS_TEST_FRACTION, digits_arrays, load_sklearn_digits  # noqa: F401  (re-exported)
 from ..metrics.cache import cached_arrays
 from ..metrics.fid import check_size, feature_stats, fid_from_stats, fid_infinity
 from ..metrics.kid import KIDReference
 from ..metrics.prdc import knn_sq_radii, prdc
 from ..metrics.stacked import stacked_mode_metrics
 from ..rng import generator
-from . import DATASETS, Dataset, Evaluator
+from .base import DATASETS, Dataset, Evaluator
 
 REFERENCE_SEED = 0  # the real reference draw every image evaluator compares against
 ENV_DATA = "GAN_HARNESS_DATA"
-DIGITS_TEST_FRACTION = 0.2
-DIGITS_SPLIT_SEED = 0
 
 
 # ============================================================================ resizing
@@ -241,36 +240,6 @@ def load_image_folder(root: Path, size: int = 0) -> np.ndarray:
     return np.stack(out)
 
 
-def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's bundled digits: float32 (1797, 1, 8, 8) in [-1, 1] (pixel values 0..16) and labels."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = (d.images.astype(np.float32) / 8.0 - 1.0)[:, None]
-    return np.ascontiguousarray(x), d.target.astype(np.int64)
-
-
-def digits_split(labels: np.ndarray, test_fraction: float = DIGITS_TEST_FRACTION,
-                 seed: int = DIGITS_SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed stratified split: per class, a seeded permutation; the first round(f * n_c) are test."""
-    g = generator(seed, "digits:split")
-    train, test = [], []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        perm = idx[torch.randperm(len(idx), generator=g).numpy()]
-        n_test = int(round(test_fraction * len(idx)))
-        test.append(perm[:n_test])
-        train.append(perm[n_test:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
-
-
-@lru_cache(maxsize=1)
-def digits_arrays() -> dict[str, np.ndarray]:
-    x, y = load_sklearn_digits()
-    tr, te = digits_split(y)
-    return {"x_train": x[tr], "y_train": y[tr], "x_test": x[te], "y_test": y[te]}
-
-
 # ============================================================================ data sets
 class ImageDataset(Dataset):
     """A finite set of images; `stack` > 0 builds samples of `stack` independently drawn images
@@ -329,8 +298,25 @@ class ImageDataset(Dataset):
             return self.sample(n, gen)
         return self._images(torch.randperm(self.n_images, generator=gen)[:n])
 
-    def evaluator(self, n_eval: int, **options: Any) -> "ImageEvaluator":
-        return ImageEvaluator(self, n_eval, **options)
+    evaluator_options = ("features", "feature_weights")
+
+    def null_models(self) -> dict[str, Any]:
+        """``real``: independent draws of the training images (stacked: independent stacks);
+        ``null-gaussian``: every pixel from a Gaussian with that pixel's mean and standard deviation
+        over the training images (per channel of the source), clipped to [-1, 1]."""
+        base = self._images(torch.arange(self.n_images))
+        mean, std = base.mean(dim=0), base.std(dim=0)
+
+        def gaussian(n: int, gen: torch.Generator) -> torch.Tensor:
+            shape = (n, self.stack) + tuple(mean.shape[1:]) if self.stack else (n,) + tuple(mean.shape)
+            z = torch.randn(shape, generator=gen)
+            return (mean + std * z).clamp(-1.0, 1.0) if not self.stack else \
+                (mean[0] + std[0] * z).clamp(-1.0, 1.0)
+
+        return {"real": self.sample, "null-gaussian": gaussian}
+
+    def evaluator(self, n_eval: int, *, device: str = "cpu", **options: Any) -> "ImageEvaluator":
+        return ImageEvaluator(self, n_eval, device=device, **options)
 
     def describe(self) -> dict[str, Any]:
         d = {"name": self.name, "shape": list(self.shape), "native_size": list(self.native),
@@ -360,16 +346,15 @@ class ImageEvaluator(Evaluator):
     extractor is a classifier.
 
     Options: ``features`` ('' = the data set's default), ``feature_weights`` (a weights path for
-    the extractor, '' = its default location), ``device`` ('cpu'), ``batch_size`` (feature
-    extraction, 500), ``kid_subsets`` (100), ``kid_subset_size`` (1000), ``fid_inf_points`` (5;
+    the extractor, '' = its default location), ``device`` ('cpu'), ``kid_subsets`` (100), ``kid_subset_size`` (1000), ``fid_inf_points`` (5;
     0 = no fid_inf), ``n_prdc`` (10000: PR/DC use the first n_prdc real and generated samples),
-    ``cache`` (True: real features cached on disk). ``n_w1`` is accepted and ignored.
+    ``cache`` (True: real features cached on disk).
     """
 
     def __init__(self, data: ImageDataset, n_eval: int, *, features: str = "", feature_weights: str = "",
-                 device: str = "cpu", batch_size: int = 500, kid_subsets: int = 100, kid_subset_size: int = 1000,
+                 device: str = "cpu", kid_subsets: int = 100, kid_subset_size: int = 1000,
                  fid_inf_points: int = 5, n_prdc: int = 10000, k_pr: int = 3, k_dc: int = 5, cache: bool = True,
-                 n_w1: Any = None, **unknown: Any):
+                 **unknown: Any):
         if unknown:
             raise HarnessError(f"unknown image evaluator option(s): {', '.join(sorted(unknown))}")
         self.data = data
@@ -378,7 +363,6 @@ class ImageEvaluator(Evaluator):
         self.extractor: FeatureExtractor = get_features(self.features_name, weights=feature_weights, device=device)
         self.channels = data.shape[0]
         self.dim = self.extractor.dim(self.channels)
-        self.batch_size = int(batch_size)
         self.kid_subsets, self.kid_subset_size = int(kid_subsets), int(kid_subset_size)
         self.fid_inf_points = int(fid_inf_points)
         self.n_prdc, self.k_pr, self.k_dc = int(n_prdc), int(k_pr), int(k_dc)
@@ -387,6 +371,7 @@ class ImageEvaluator(Evaluator):
             ("fid",) + (("fid_inf",) if self.fid_inf_points else ()) + ("kid", "precision", "recall", "density", "coverage")
         self.n_ref = data.n_reference(self.n_eval)
         check_size(self.n_ref, self.dim, what=f"real reference images for {self.features_name} features")
+        check_size(self.n_eval, self.dim, what=f"generated samples (n_eval) for {self.features_name} features")
         self._cache = bool(cache)
         self._real: dict[str, np.ndarray] | None = None
         self._kid: KIDReference | None = None
@@ -405,7 +390,7 @@ class ImageEvaluator(Evaluator):
         return self._real
 
     def _compute_real(self) -> dict[str, np.ndarray]:
-        feats = self.extractor.features(self.data.reference(self.n_ref), self.batch_size)
+        feats = self.extractor.features(self.data.reference(self.n_ref))
         with blas_threads():
             mu, sigma = feature_stats(feats)
             sq_radii = knn_sq_radii(feats[:min(self.n_prdc, len(feats))], (self.k_pr, self.k_dc))
@@ -438,10 +423,10 @@ class ImageEvaluator(Evaluator):
         real = self.real()
         out: dict[str, float] = {}
         if self.modes:
-            feats, labels = self.extractor.features_and_labels(x, self.batch_size)
+            feats, labels = self.extractor.features_and_labels(x)
             out.update(stacked_mode_metrics(labels))
         else:
-            feats = self.extractor.features(x, self.batch_size)
+            feats = self.extractor.features(x)
         with blas_threads():
             out["fid"] = fid_from_stats(real["mu"], real["sigma"], *feature_stats(feats))
             if self.fid_inf_points:

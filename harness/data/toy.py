@@ -1,4 +1,4 @@
-"""Toy 2-D Gaussian mixtures for mode-collapse studies (geometry from PROTOCOLS.md).
+"""Toy 2-D Gaussian mixtures for mode-collapse studies (geometry and sources: README, "Data sets").
 
 - ring8: 8 centres on a circle of radius 2 at angles 2 pi k / 8, k = 0..7, sigma 0.02 (Unrolled GAN).
 - grid25: the 5 x 5 grid {-4, -2, 0, 2, 4}^2, sigma 0.05 (VEEGAN, PacGAN).
@@ -14,9 +14,9 @@ import torch
 
 from ..errors import HarnessError
 from ..metrics.distances import frechet_distance_samples, wasserstein1_exact
-from ..metrics.modes import mode_metrics
+from ..metrics.modes import HQ_THRESHOLD, mode_metrics, nearest_centres
 from ..rng import generator
-from . import DATASETS, Dataset, Evaluator
+from .base import DATASETS, Dataset, Evaluator
 
 REFERENCE_SEED = 0  # the real reference sample every evaluator compares against
 
@@ -34,6 +34,8 @@ def grid_centres(side: int = 5, spacing: float = 2.0) -> np.ndarray:
 
 
 class Mixture(Dataset):
+    evaluator_options = ("n_w1",)
+
     def __init__(self, name: str, centres: np.ndarray, sigma: float, source: str = ""):
         self.name = name
         self.centres = np.asarray(centres, dtype=np.float64)
@@ -51,10 +53,36 @@ class Mixture(Dataset):
         noise = torch.randn((n, self.shape[0]), generator=gen)
         return self._centres_t[idx] + self.sigma * noise
 
+    def null_models(self) -> dict[str, Any]:
+        """``real``; ``null-gaussian``: one Gaussian with the mixture's mean and covariance;
+        ``null-uniform``: uniform over the centres' bounding box widened on every side by half the
+        median distance between neighbouring centres."""
+        mean = self.centres.mean(axis=0)
+        cov = np.cov(self.centres, rowvar=False, bias=True).reshape(self.shape * 2) + self.sigma ** 2 * np.eye(self.shape[0])
+        chol = torch.as_tensor(np.linalg.cholesky(cov), dtype=torch.float64)
+        lo, hi = self.uniform_box()
+
+        def gaussian(n: int, gen: torch.Generator) -> torch.Tensor:
+            z = torch.randn((n, self.shape[0]), generator=gen, dtype=torch.float64)
+            return torch.as_tensor(mean) + z @ chol.T
+
+        def uniform(n: int, gen: torch.Generator) -> torch.Tensor:
+            u = torch.rand((n, self.shape[0]), generator=gen, dtype=torch.float64)
+            return torch.as_tensor(lo) + u * torch.as_tensor(hi - lo)
+
+        return {"real": self.sample, "null-gaussian": gaussian, "null-uniform": uniform}
+
+    def uniform_box(self) -> tuple[np.ndarray, np.ndarray]:
+        d = np.linalg.norm(self.centres[:, None] - self.centres[None], axis=-1)
+        np.fill_diagonal(d, np.inf)
+        margin = 0.5 * float(np.median(d.min(axis=1))) if self.n_modes > 1 else 3 * self.sigma
+        return self.centres.min(axis=0) - margin, self.centres.max(axis=0) + margin
+
     def sample_exact(self, n: int, seed: int) -> np.ndarray:
         return self.sample(n, generator(seed, f"{self.name}:exact")).double().numpy()
 
-    def evaluator(self, n_eval: int, n_w1: int = 1000, **_: Any) -> "MixtureEvaluator":
+    def evaluator(self, n_eval: int, *, device: str = "cpu", n_w1: int = 1000) -> "MixtureEvaluator":
+        """`device` is accepted for the common interface: the metric math runs on the CPU in float64."""
         return MixtureEvaluator(self, n_eval, n_w1)
 
     def describe(self) -> dict[str, Any]:
@@ -86,20 +114,27 @@ class MixtureEvaluator(Evaluator):
         return arr
 
     def evaluate(self, samples: Any) -> dict[str, float]:
+        return self.evaluate_with_details(samples)[0]
+
+    def evaluate_with_details(self, samples: Any) -> tuple[dict[str, float], dict[str, Any]]:
+        """The metrics, and per mode the number of high-quality samples whose nearest centre it is
+        (``mode_counts``: which modes are covered, not only how many)."""
         x = self.check_samples(samples)
         out = mode_metrics(x, self.data.centres, self.data.sigma)
+        idx, dist = nearest_centres(x, self.data.centres, self.data.sigma)
+        counts = np.bincount(idx[dist < HQ_THRESHOLD], minlength=self.data.n_modes)
         ref = self.reference if len(x) == self.n_eval else self._reference(len(x))
         out["frechet_distance"] = frechet_distance_samples(ref, x)
         n = min(self.n_w1, len(x))
         out["w1"] = wasserstein1_exact(ref[:n], x[:n])
-        return out
+        return out, {"mode_counts": [int(c) for c in counts]}
 
     def _reference(self, n: int) -> np.ndarray:
         return self.data.sample(n, generator(REFERENCE_SEED, f"{self.data.name}:reference")).double().numpy()
 
     def protocol(self) -> dict[str, Any]:
         return {"n_eval": self.n_eval, "n_w1": self.n_w1, "reference_seed": REFERENCE_SEED,
-                "hq_threshold_sigma": 3.0, "mode_metrics": "VEEGAN (Srivastava et al. 2017)"}
+                "hq_threshold_sigma": HQ_THRESHOLD, "mode_metrics": "VEEGAN (Srivastava et al. 2017)"}
 
 
 def _ring8(**_: Any) -> Mixture:

@@ -5,8 +5,9 @@ argmax labels each channel of a sample (the mode of a stacked sample is the trip
 Inputs of any size are first resized to 8x8 by area averaging (the inverse of the harness' own
 up-sampling up to bilinear blur, which the training augmentation covers); each channel is
 classified on its own, and a C-channel image gets the C per-channel feature vectors concatenated
-(dimension 64 C). The network runs in float32 (the metric math after it in float64); its features
-do not depend on the batch size (tested).
+(dimension 64 C). The network runs in float32 (the metric math after it in float64). Channels are
+processed one after the other (channel c of every image, then channel c + 1), each in fixed chunks,
+so a channel's features never depend on the batch size or on the other channels, by construction.
 
 The weights file ``digits_classifier.pt`` ships with the package; it was made by
 ``python -m harness.features.train_digits`` (deterministic, one CPU thread) and its SHA-256 is
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import HarnessError
-from . import FEATURES, FeatureExtractor, _batched, sha256_file_cached
+from .base import FEATURES, FeatureExtractor, as_images, chunked, sha256_file_cached
 
 WEIGHTS_FILE = Path(__file__).with_name("digits_classifier.pt")
 WEIGHTS_SHA256 = "3f58a82e823b6a71495f0474f9ddadd57a2d633ec414b5598e3aa6c3c4fb8441"
@@ -97,22 +98,36 @@ class DigitsClassifier(FeatureExtractor):
         return {"name": self.name, "weights_sha256": self._sha, "layer": f"penultimate ({EMBED} ReLU units) per channel",
                 "resize": "area to 8x8", "dtype": "float32", "source": f"{TRAIN_COMMAND} (harness/features/digits.py)"}
 
+    chunk = 512  # single-channel 8 x 8 inputs per forward
+
     def _features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.embed(to_native(x.float())).reshape(x.shape[0], -1)
+        return self.net.embed(to_native(x.float()))
 
     def _labels(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(to_native(x.float())).argmax(dim=1).reshape(x.shape[0], -1)
+        return self.net(to_native(x.float())).argmax(dim=1)
 
-    def features_and_labels(self, images: Any, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
-        feats, labels = [], []
+    def _per_channel(self, fn, images: Any, dtype: type) -> np.ndarray:
+        x = as_images(images)
+        parts = [chunked(fn, x[:, c:c + 1], self.chunk, self.device, dtype) for c in range(x.shape[1])]
+        return np.concatenate([p.reshape(len(x), -1) for p in parts], axis=1)
 
+    def features(self, images: Any) -> np.ndarray:
+        return self._per_channel(self._features, images, np.float64)
+
+    def labels(self, images: Any) -> np.ndarray:
+        return self._per_channel(self._labels, images, np.int64)
+
+    def features_and_labels(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
+        """One forward of the body per chunk: the embedding, and the head's argmax on it."""
         def both(x: torch.Tensor) -> torch.Tensor:
             e = self.net.embed(to_native(x.float()))
-            labels.append(self.net.head(e).argmax(dim=1).reshape(x.shape[0], -1).cpu().numpy())
-            return e.reshape(x.shape[0], -1)
+            return torch.cat([e, self.net.head(e).argmax(dim=1, keepdim=True).to(e.dtype)], dim=1)
 
-        feats = _batched(both, images, batch_size, self.device, np.float64)
-        return feats, np.concatenate(labels)
+        out = self._per_channel(both, images, np.float64).reshape(-1, EMBED + 1)  # rows: (image, channel)
+        n = len(out) // max(1, as_images(images).shape[1])
+        feats = out[:, :EMBED].reshape(n, -1)
+        labels = out[:, EMBED].astype(np.int64).reshape(n, -1)
+        return feats, labels
 
 
 def _factory(weights: str = "", device: str = "cpu", **_: Any) -> DigitsClassifier:

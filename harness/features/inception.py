@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from ..errors import HarnessError
-from . import FEATURES, FeatureExtractor, sha256_file_cached
+from .base import FEATURES, FeatureExtractor, sha256_file_cached
 
 WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
 DIM = 2048
@@ -90,6 +90,8 @@ class InceptionV3(FeatureExtractor):
                 "layer": "pool3 (2048)", "resize": "299x299 bilinear, TF1-compatible (antialias=False)",
                 "input": "uint8 = round((x + 1) * 127.5), grey repeated to RGB",
                 "implementation": "torchmetrics NoTrainInceptionV3 (torch-fidelity)"}
+
+    chunk = 32  # 299 x 299 RGB images per forward
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(to_uint8_rgb(x))

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..data.images import digits_arrays
+from .digits_data import digits_arrays
 from ..rng import derive_seed, generator
-from . import sha256_file
+from .base import sha256_file
 from .digits import WEIGHTS_FILE, DigitNet, to_native
 
 EPOCHS = 60

@@ -1,5 +1,5 @@
 """Improved precision & recall (Kynkaanniemi et al. 2019) and density & coverage (Naeem et al. 2020),
-on feature arrays, float64, exactly as PROTOCOLS.md defines them.
+on feature arrays, float64, exactly as docs/IMAGES.md defines them (Kynkaanniemi et al. 2019; Naeem et al. 2020).
 
 NND_k(x): distance from x to its k-th nearest neighbour in its own set, x itself excluded.
 - precision = fraction of generated y with ||y - x_i|| <= NND_k(x_i) for some real x_i   (k = 3)

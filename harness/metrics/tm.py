@@ -15,14 +15,13 @@ from torch import nn
 
 
 class ExtractorModule(nn.Module):
-    def __init__(self, extractor: Any, channels: int, batch_size: int = 500):
+    def __init__(self, extractor: Any, channels: int):
         super().__init__()
         self.extractor = extractor
         self.num_features = int(extractor.dim(channels))
-        self.batch_size = batch_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.extractor.features(x, self.batch_size))
+        return torch.from_numpy(self.extractor.features(x))
 
 
 def torchmetrics_fid(extractor: Any, channels: int, **kwargs: Any):

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..errors import HarnessError
-from . import NETS
+from .base import NETS
 
 MIN_SIDE, MAX_SIDE = 8, 64
 

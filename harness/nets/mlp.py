@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import HarnessError
-from . import NETS
+from .base import NETS
 
 
 def mlp(n_in: int, n_out: int, hidden: int, layers: int, act: type[nn.Module], **act_kw: Any) -> nn.Sequential:

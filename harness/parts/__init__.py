@@ -4,17 +4,9 @@ Each is a pure function (or a tiny object) registered by name; a variant names t
 and the training loop calls them without ever looking at the variant's name. Register your own
 with e.g. ``harness.parts.LOSSES.register("my-loss", LossPair(...))``.
 """
-from .. import spec as _spec
 from .constraints import CONSTRAINTS, Constraint
 from .losses import LOSSES, LossPair
 from .optim import OPTIMIZERS
 from .penalties import PENALTIES
-
-_spec.CHOICES.update({
-    "loss": LOSSES.names,
-    "penalty": PENALTIES.names,
-    "constraint": CONSTRAINTS.names,
-    "optimizer": OPTIMIZERS.names,
-})
 
 __all__ = ["LOSSES", "PENALTIES", "CONSTRAINTS", "OPTIMIZERS", "LossPair", "Constraint"]
