@@ -79,8 +79,27 @@ def test_frechet_matches_an_independent_sqrtm_computation():
 
 
 def test_frechet_of_gaussians_closed_form():
-    # 1-D: (m1 - m2)^2 + (s1 - s2)^2
-    assert frechet_distance([0.0], [[4.0]], [1.0], [[1.0]]) == pytest.approx(1.0 + 1.0)
+    # 1-D: (m1 - m2)^2 + (s1 - s2)^2 with standard deviations s
+    assert frechet_distance([0.0], [[4.0]], [1.0], [[1.0]], clip=False) == pytest.approx(1.0 + 1.0, rel=1e-12)
+    # diagonal: ||m1 - m2||^2 + sum_i (s1_i - s2_i)^2 = (1 + 0 + 4) + (1 + 1 + 0.25) = 7.25
+    mu1, var1 = np.array([0.0, 1.0, -2.0]), np.array([4.0, 9.0, 0.25])
+    mu2, var2 = np.array([1.0, 1.0, 0.0]), np.array([1.0, 16.0, 1.0])
+    assert frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2), clip=False) == pytest.approx(7.25, rel=1e-12)
+    assert frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(7.25, rel=1e-12)
+    # equal Gaussians: 0 to rounding on either side
+    assert abs(frechet_distance(mu1, np.diag(var1), mu1, np.diag(var1), clip=False)) < 1e-12
+
+
+def test_unclipped_frechet_self_distance_is_zero_to_rounding_and_the_public_value_its_clip():
+    # The public value is max(raw, 0), so a self-distance test on it passes for any raw value <= 0;
+    # the raw value must itself be within rounding of 0.
+    x = np.random.default_rng(1).normal(size=(3000, 2)) * [1.0, 0.3]
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=(500, 6)) @ (np.eye(6) + 0.3 * rng.normal(size=(6, 6)))  # correlated, well conditioned
+    for a in (x, y):
+        raw = frechet_distance_samples(a, a, clip=False)
+        assert abs(raw) < 1e-10
+        assert frechet_distance_samples(a, a) == max(raw, 0.0)
 
 
 def test_mean_cov_uses_n_minus_1():
