@@ -38,13 +38,21 @@ def test_samples_all_at_one_centre_cover_one_mode(mixture):
     assert m["reverse_kl"] == pytest.approx(np.log(mixture.n_modes))
 
 
-def test_uniform_noise_over_the_plane_is_not_high_quality(mixture):
-    x = np.random.default_rng(0).uniform(-6, 6, size=(2500, 2))
-    m = mode_metrics(x, mixture.centres, mixture.sigma)
-    # area within 3 sigma of any centre / area of the square
-    expected = mixture.n_modes * np.pi * (3 * mixture.sigma) ** 2 / 144
-    assert m["hq_fraction"] < 0.02
-    assert abs(m["hq_fraction"] - expected) < 0.01
+def test_uniform_noise_hq_fraction_is_the_disc_area_over_the_box_area(mixture):
+    # High quality = within 3 sigma of the nearest centre. The K discs of radius 3 sigma are disjoint
+    # and inside the box [-6, 6]^2, so for uniform noise on the box
+    #   P(high quality) = K pi (3 sigma)^2 / 12^2   (ring8: 6.28e-4, grid25: 1.23e-2).
+    half, r = 6.0, 3 * mixture.sigma
+    c = mixture.centres
+    gaps = np.linalg.norm(c[:, None] - c[None], axis=-1)[~np.eye(len(c), dtype=bool)]
+    assert gaps.min() > 2 * r and np.abs(c).max() + r < half  # disjoint, inside the box
+    p = mixture.n_modes * np.pi * r**2 / (2 * half) ** 2
+    rng, n, chunk, hq = np.random.default_rng(0), 1_000_000, 100_000, 0
+    for _ in range(n // chunk):
+        m = mode_metrics(rng.uniform(-half, half, size=(chunk, 2)), mixture.centres, mixture.sigma)
+        hq += round(m["hq_fraction"] * chunk)
+    se = np.sqrt(p * (1 - p) / n)  # binomial standard error: 2.5e-5 (ring8), 1.1e-4 (grid25)
+    assert abs(hq / n - p) < 4 * se
 
 
 def test_high_quality_threshold_is_strict():
