@@ -131,12 +131,48 @@ def test_kid_with_100_subsets_of_1000_agrees_with_torchmetrics_kid_metric():
     assert ours > 10 * ours_std / math.sqrt(100)  # and the shift is detected
 
 
-def test_kid_reference_reuses_real_sums_and_equals_the_plain_function():
-    a, b, c = gauss(400, 6, 1), gauss(300, 6, 2), gauss(350, 6, 3, shift=1.0)
-    ref = KIDReference(a, subsets=10, subset_size=200, seed=4)
-    assert ref.score(b) == kid(a, b, subsets=10, subset_size=200, seed=4)
-    assert ref.score(c) == kid(a, c, subsets=10, subset_size=200, seed=4)
+def direct_unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased MMD^2 with the cubic kernel k(a, b) = (a.b / d + 1)^3, written out pair by pair
+    (independent of the vectorised sums in harness.metrics.kid)."""
+    m, d = len(x), x.shape[1]
+
+    def k(a: np.ndarray, b: np.ndarray) -> float:
+        return (sum(float(ai) * float(bi) for ai, bi in zip(a, b)) / d + 1.0) ** 3
+
+    kxx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j)
+    kyy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j)
+    kxy = sum(k(x[i], y[j]) for i in range(m) for j in range(m))
+    return kxx / (m * (m - 1)) + kyy / (m * (m - 1)) - 2.0 * kxy / (m * m)
+
+
+def direct_kid(real: np.ndarray, fake: np.ndarray, subsets: int, subset_size: int, seed: int):
+    """KID as the kid module's docstring specifies it: m = min(subset_size, N_real, N_fake); real
+    subsets drawn without replacement from default_rng([seed, 0]), generated ones from
+    default_rng([seed, 1]); mean and standard deviation (ddof 0) of the direct MMD^2 over subsets."""
+    m = min(subset_size, len(real), len(fake))
+    rng_r, rng_f = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
+    real_idx = [rng_r.choice(len(real), m, replace=False) for _ in range(subsets)]
+    vals = [direct_unbiased_mmd2(real[ri], fake[rng_f.choice(len(fake), m, replace=False)]) for ri in real_idx]
+    return float(np.mean(vals)), float(np.std(vals)), m
+
+
+def test_kid_reference_reuses_real_sums_and_matches_a_direct_computation():
+    a, b, c, small = gauss(120, 6, 1), gauss(100, 6, 2), gauss(90, 6, 3, shift=1.0), gauss(30, 6, 5)
+    ref = KIDReference(a, subsets=5, subset_size=40, seed=4)
+
+    def check(fake: np.ndarray) -> None:
+        mean, std, m = ref.score(fake)
+        want_mean, want_std, want_m = direct_kid(a, fake, subsets=5, subset_size=40, seed=4)
+        assert m == want_m
+        assert mean == pytest.approx(want_mean, rel=1e-9, abs=1e-12)
+        assert std == pytest.approx(want_std, rel=1e-9, abs=1e-12)
+
+    check(b)
+    check(c)  # the real sums kept from the first call are still right for another generated set
+    check(small)  # 30 generated samples: the subset size drops to 30, the real subsets are redrawn
+    check(b)  # and back to 40: not a stale cache of the size-30 subsets
     assert ref.score(c)[0] > 50 * abs(ref.score(b)[0])
+    assert kid(a, c, subsets=5, subset_size=40, seed=4) == pytest.approx(direct_kid(a, c, 5, 40, 4), rel=1e-9)
 
 
 def test_kid_of_one_distribution_is_near_zero_and_can_be_negative():
@@ -152,13 +188,15 @@ def biased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     return float(k(x, x).sum() / m**2 + k(y, y).sum() / m**2 - 2 * k(x, y).sum() / m**2)
 
 
-def test_known_broken_kid_fails_the_torchmetrics_cross_check():
-    from torchmetrics.image.kid import poly_mmd
-
-    a, b = gauss(200, 12, 7), gauss(200, 12, 8)
-    ref = float(poly_mmd(torch.from_numpy(a), torch.from_numpy(b)))
+def test_unbiased_mmd_matches_a_direct_computation_that_a_known_broken_v_statistic_fails():
+    a, b = gauss(50, 12, 7), gauss(50, 12, 8)
+    direct = direct_unbiased_mmd2(a, b)
+    assert mmd2_unbiased(a, b) == pytest.approx(direct, rel=1e-9, abs=1e-12)
+    assert kid(a, b, subsets=1, subset_size=50)[0] == pytest.approx(direct, rel=1e-9, abs=1e-12)
+    # the same cross-check rejects the V-statistic (diagonal terms included): it has power
+    assert biased_mmd2(a, b) - direct > 0.05
     with pytest.raises(AssertionError):
-        assert biased_mmd2(a, b) == pytest.approx(ref, rel=1e-6)
+        assert biased_mmd2(a, b) == pytest.approx(direct, rel=1e-6)
 
 
 # --------------------------------------------------------------------- precision/recall, density/coverage
@@ -194,6 +232,71 @@ def test_knn_radii_exclude_the_point_itself_and_count_duplicates():
     x = np.array([[0.0], [0.0], [1.0], [3.0], [7.0]])
     np.testing.assert_allclose(knn_radii(x, 1), [0, 0, 1, 2, 4])
     np.testing.assert_allclose(knn_radii(x, 2), [1, 1, 1, 3, 6])
+
+
+def col(*values: float) -> np.ndarray:
+    """1-D points as an (N, 1) feature array. Small integers: every squared distance is exact in
+    float64, so the ties below are exact ties."""
+    return np.array(values, dtype=np.float64)[:, None]
+
+
+def test_precision_counts_a_generated_point_exactly_on_a_real_ball_boundary():
+    # Kynkaanniemi et al. 2019, k = 3: y is inside if ||y - x_i|| <= NND_3(x_i) for some real x_i.
+    # real R = 0, 0, 1, 4 (0 twice: the other copy is a neighbour at distance 0, self excluded)
+    #   NND_3(0) : others 0, 1, 4   -> distances 0, 1, 4 -> 4   (both copies)
+    #   NND_3(1) : others 0, 0, 4   -> distances 1, 1, 3 -> 3
+    #   NND_3(4) : others 0, 0, 1   -> distances 4, 4, 3 -> 4
+    # generated F = 8, -4, 2, 9
+    #   8 : |8 - 4| = 4 = NND_3(4)        tie      (|8 - 1| = 7 > 3, |8 - 0| = 8 > 4)
+    #  -4 : |-4 - 0| = 4 = NND_3(0)       tie      (|-4 - 1| = 5 > 3, |-4 - 4| = 8 > 4)
+    #   2 : |2 - 1| = 1 < 3               strictly inside
+    #   9 : |9 - 4| = 5 > 4, |9 - 1| = 8 > 3, |9 - 0| = 9 > 4: outside
+    # precision = 3/4 with <= (the protocol); a strict < would give 1/4.
+    # F's own NND_3: 8 -> {1, 6, 12} 12; -4 -> {6, 12, 13} 13; 2 -> {6, 6, 7} 7; 9 -> {1, 7, 13} 13:
+    # every real point is strictly inside a generated ball (0 and 1 within 12 of 8, 4 within 12 of 8),
+    # recall = 1 either way.
+    real, fake = col(0, 0, 1, 4), col(8, -4, 2, 9)
+    precision, recall = precision_recall(real, fake, k=3)
+    assert precision == 0.75
+    assert recall == 1.0
+    np.testing.assert_array_equal(knn_radii(real, 3), [4, 4, 3, 4])
+
+
+def test_recall_counts_a_real_point_on_a_zero_radius_ball_of_duplicates():
+    # generated F = 4, 4, 4, 4, 10: each 4 has three other copies at distance 0, so NND_3(4) = 0;
+    #   NND_3(10): distances 6, 6, 6, 6 -> 6.
+    # real R = 0, 0, 1, 4:
+    #   4 : |4 - 4| = 0 <= NND_3(4) = 0   tie: inside the zero-radius ball of the duplicates
+    #   0 : |0 - 4| = 4 > 0, |0 - 10| = 10 > 6: outside;  1 : 3 > 0, 9 > 6: outside
+    # recall = 1/4 with <= (the protocol); a strict < would give 0.
+    # precision (real NND_3 = 4, 4, 3, 4 as above): each 4 is at distance 0 < 4 of the real 4 (inside),
+    # 10 is at 10, 10, 9, 6 from 0, 0, 1, 4 (radii 4, 4, 3, 4): outside -> 4/5 either way.
+    real, fake = col(0, 0, 1, 4), col(4, 4, 4, 4, 10)
+    precision, recall = precision_recall(real, fake, k=3)
+    assert recall == 0.25
+    assert precision == 0.8
+    np.testing.assert_array_equal(knn_radii(fake, 3), [0, 0, 0, 0, 6])
+
+
+def test_density_and_coverage_exclude_generated_points_exactly_on_a_real_ball_boundary():
+    # Naeem et al. 2020, k = 5, strict: y counts for x_i if ||y - x_i|| < NND_5(x_i).
+    # real R = 0, 1, 2, 3, 4, 5:
+    #   NND_5(0) = 5 (1..5);  NND_5(1): 1, 1, 2, 3, 4 -> 4;  NND_5(2): 1, 1, 2, 2, 3 -> 3;
+    #   NND_5(3): 1, 1, 2, 2, 3 -> 3;  NND_5(4): 1, 1, 2, 3, 4 -> 4;  NND_5(5) = 5
+    # generated F = 10, -5, 7, 30:
+    #   10 : |10 - 5| = 5 = NND_5(5) tie, |10 - 4| = 6 > 4, the rest further: in no ball (strict)
+    #   -5 : |-5 - 0| = 5 = NND_5(0) tie, |-5 - 1| = 6 > 4, the rest further: in no ball (strict)
+    #    7 : |7 - 5| = 2 < 5 and |7 - 4| = 3 < 4 (in 2 balls); |7 - 3| = 4 > 3, |7 - 2| = 5 > 3,
+    #        |7 - 1| = 6 > 4, |7 - 0| = 7 > 5
+    #   30 : in no ball
+    # density  = (0 + 0 + 2 + 0) / (k M) = 2 / 20 = 0.1     (with <=: (1 + 1 + 2 + 0) / 20 = 0.2)
+    # coverage = real points with a generated point strictly inside their ball: 4 and 5 -> 2/6
+    #                                                        (with <=: 0 as well -> 3/6)
+    real, fake = col(0, 1, 2, 3, 4, 5), col(10, -5, 7, 30)
+    np.testing.assert_array_equal(knn_radii(real, 5), [5, 4, 3, 3, 4, 5])
+    out = prdc(real, fake, k_pr=3, k_dc=5)
+    assert out["density"] == pytest.approx(0.1, abs=1e-15)
+    assert out["coverage"] == pytest.approx(2 / 6, abs=1e-15)
 
 
 def mixture(n: int, modes: int, d: int, seed: int, only: int | None = None) -> np.ndarray:

@@ -38,13 +38,21 @@ def test_samples_all_at_one_centre_cover_one_mode(mixture):
     assert m["reverse_kl"] == pytest.approx(np.log(mixture.n_modes))
 
 
-def test_uniform_noise_over_the_plane_is_not_high_quality(mixture):
-    x = np.random.default_rng(0).uniform(-6, 6, size=(2500, 2))
-    m = mode_metrics(x, mixture.centres, mixture.sigma)
-    # area within 3 sigma of any centre / area of the square
-    expected = mixture.n_modes * np.pi * (3 * mixture.sigma) ** 2 / 144
-    assert m["hq_fraction"] < 0.02
-    assert abs(m["hq_fraction"] - expected) < 0.01
+def test_uniform_noise_hq_fraction_is_the_disc_area_over_the_box_area(mixture):
+    # High quality = within 3 sigma of the nearest centre. The K discs of radius 3 sigma are disjoint
+    # and inside the box [-6, 6]^2, so for uniform noise on the box
+    #   P(high quality) = K pi (3 sigma)^2 / 12^2   (ring8: 6.28e-4, grid25: 1.23e-2).
+    half, r = 6.0, 3 * mixture.sigma
+    c = mixture.centres
+    gaps = np.linalg.norm(c[:, None] - c[None], axis=-1)[~np.eye(len(c), dtype=bool)]
+    assert gaps.min() > 2 * r and np.abs(c).max() + r < half  # disjoint, inside the box
+    p = mixture.n_modes * np.pi * r**2 / (2 * half) ** 2
+    rng, n, chunk, hq = np.random.default_rng(0), 1_000_000, 100_000, 0
+    for _ in range(n // chunk):
+        m = mode_metrics(rng.uniform(-half, half, size=(chunk, 2)), mixture.centres, mixture.sigma)
+        hq += round(m["hq_fraction"] * chunk)
+    se = np.sqrt(p * (1 - p) / n)  # binomial standard error: 2.5e-5 (ring8), 1.1e-4 (grid25)
+    assert abs(hq / n - p) < 4 * se
 
 
 def test_high_quality_threshold_is_strict():
@@ -79,8 +87,27 @@ def test_frechet_matches_an_independent_sqrtm_computation():
 
 
 def test_frechet_of_gaussians_closed_form():
-    # 1-D: (m1 - m2)^2 + (s1 - s2)^2
-    assert frechet_distance([0.0], [[4.0]], [1.0], [[1.0]]) == pytest.approx(1.0 + 1.0)
+    # 1-D: (m1 - m2)^2 + (s1 - s2)^2 with standard deviations s
+    assert frechet_distance([0.0], [[4.0]], [1.0], [[1.0]], clip=False) == pytest.approx(1.0 + 1.0, rel=1e-12)
+    # diagonal: ||m1 - m2||^2 + sum_i (s1_i - s2_i)^2 = (1 + 0 + 4) + (1 + 1 + 0.25) = 7.25
+    mu1, var1 = np.array([0.0, 1.0, -2.0]), np.array([4.0, 9.0, 0.25])
+    mu2, var2 = np.array([1.0, 1.0, 0.0]), np.array([1.0, 16.0, 1.0])
+    assert frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2), clip=False) == pytest.approx(7.25, rel=1e-12)
+    assert frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(7.25, rel=1e-12)
+    # equal Gaussians: 0 to rounding on either side
+    assert abs(frechet_distance(mu1, np.diag(var1), mu1, np.diag(var1), clip=False)) < 1e-12
+
+
+def test_unclipped_frechet_self_distance_is_zero_to_rounding_and_the_public_value_its_clip():
+    # The public value is max(raw, 0), so a self-distance test on it passes for any raw value <= 0;
+    # the raw value must itself be within rounding of 0.
+    x = np.random.default_rng(1).normal(size=(3000, 2)) * [1.0, 0.3]
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=(500, 6)) @ (np.eye(6) + 0.3 * rng.normal(size=(6, 6)))  # correlated, well conditioned
+    for a in (x, y):
+        raw = frechet_distance_samples(a, a, clip=False)
+        assert abs(raw) < 1e-10
+        assert frechet_distance_samples(a, a) == max(raw, 0.0)
 
 
 def test_mean_cov_uses_n_minus_1():

@@ -56,13 +56,24 @@ def test_describe_known_values_excludes_nan_and_counts_it():
     assert 1.0 <= s.ci_low < s.mean < s.ci_high <= 4.0
 
 
-def test_bootstrap_ci_is_deterministic_and_matches_scipy_percentile_bootstrap():
-    x = np.array([0.3, 0.9, 1.4, 2.2, 2.5, 3.8])
+def test_bootstrap_ci_is_the_percentile_interval_of_the_exact_bootstrap_distribution():
+    # n = 5: all 5^5 = 3125 equally likely resamples enumerated give the exact bootstrap distribution of
+    # the mean; its 2.5 % and 97.5 % quantiles are 1.0 and 10.4. bootstrap_ci draws 9,999 resamples, so its
+    # percentiles carry Monte Carlo error: the empirical CDF at the 2.5 % point has a standard error of
+    # sqrt(0.025 * 0.975 / 9999) = 0.0016, and the test allows levels 0.025 +- 0.008 (5 standard errors):
+    # [0.8, 1.2] and [10.2, 10.6]. BCa (1.6, 11.8), the basic interval (0.0, 9.4) or a 90 % level
+    # (1.4, 9.4) fall outside.
+    x = np.array([0.0, 1.0, 3.0, 7.0, 15.0])
+    means = np.array([x[list(idx)].mean() for idx in itertools.product(range(5), repeat=5)])
+    band = 0.008
     lo, hi = stats.bootstrap_ci(x)
-    assert (lo, hi) == stats.bootstrap_ci(x)
-    ref = sps.bootstrap((x,), np.mean, method="percentile", n_resamples=9999, confidence_level=0.95,
-                        **stats._rng_kwarg(np.random.default_rng(0))).confidence_interval
-    assert (lo, hi) == pytest.approx((ref.low, ref.high))
+    assert np.quantile(means, 0.025 - band, method="lower") <= lo <= np.quantile(means, 0.025 + band, method="higher")
+    assert np.quantile(means, 0.975 - band, method="lower") <= hi <= np.quantile(means, 0.975 + band, method="higher")
+    assert (np.quantile(means, 0.025 - band, method="lower"), np.quantile(means, 0.975 + band, method="higher")) == \
+        pytest.approx((0.8, 10.6))
+    assert (lo, hi) == stats.bootstrap_ci(x)  # a fixed seed: the same interval every time
+    # a constant sample: every resample has the same mean, the interval is that point
+    assert stats.bootstrap_ci(np.full(4, 2.5)) == (2.5, 2.5)
 
 
 def test_single_value_gives_nan_for_statistics_that_need_two():
