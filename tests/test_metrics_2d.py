@@ -6,7 +6,7 @@ import scipy.linalg
 
 from harness.data import get_dataset
 from harness.metrics.distances import frechet_distance, frechet_distance_samples, mean_cov, wasserstein1_exact
-from harness.metrics.modes import mode_metrics, reverse_kl_uniform
+from harness.metrics.modes import mode_counts, mode_metrics, reverse_kl_uniform
 
 
 @pytest.fixture(params=["ring8", "grid25"])
@@ -67,6 +67,17 @@ def test_no_high_quality_sample_gives_infinite_kl_not_zero():
     assert m["modes_covered"] == 0 and m["hq_fraction"] == 0.0
     assert m["reverse_kl"] == float("inf")
     assert reverse_kl_uniform(np.array([5, 5])) == 0.0
+
+
+def test_mode_counts_say_which_modes_and_agree_with_mode_metrics():
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    # 3 at mode 0, 1 at mode 2, one far sample (nearest mode 1 but not high quality)
+    x = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, -0.1], [0.0, 10.2], [6.0, 0.0]])
+    counts, hq = mode_counts(x, centres, 0.5)
+    assert counts.tolist() == [3, 0, 1] and hq == 0.8
+    m = mode_metrics(x, centres, 0.5)
+    assert m["modes_covered"] == 2 and m["hq_fraction"] == 0.8
+    assert m["reverse_kl"] == pytest.approx(reverse_kl_uniform(np.array([3, 0, 1])))
 
 
 def test_frechet_of_a_translated_sample_is_the_squared_shift():

@@ -32,12 +32,21 @@ def reverse_kl_uniform(counts: np.ndarray) -> float:
     return float(rel_entr(p, np.full_like(p, 1.0 / len(p))).sum())
 
 
-def mode_metrics(x: np.ndarray, centres: np.ndarray, sigma: float, threshold: float = HQ_THRESHOLD) -> dict[str, float]:
+def mode_counts(x: np.ndarray, centres: np.ndarray, sigma: float,
+                threshold: float = HQ_THRESHOLD) -> tuple[np.ndarray, float]:
+    """(high-quality samples per mode, fraction of samples that are high quality).
+
+    The counts are what evaluations.jsonl stores as "mode_counts": a mode is covered when its
+    count is > 0, so modes_covered == (counts > 0).sum() and the counts also say *which* modes."""
     idx, dist = nearest_centres(x, centres, sigma)
     hq = dist < threshold
-    counts = np.bincount(idx[hq], minlength=len(centres))
+    return np.bincount(idx[hq], minlength=len(centres)), float(hq.mean())
+
+
+def mode_metrics(x: np.ndarray, centres: np.ndarray, sigma: float, threshold: float = HQ_THRESHOLD) -> dict[str, float]:
+    counts, hq_fraction = mode_counts(x, centres, sigma, threshold)
     return {
         "modes_covered": int((counts > 0).sum()),
-        "hq_fraction": float(hq.mean()),
+        "hq_fraction": hq_fraction,
         "reverse_kl": reverse_kl_uniform(counts),
     }

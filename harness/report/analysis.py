@@ -115,7 +115,7 @@ def analyze(runs: Sequence[Run], metrics: Sequence[str] | None = None, *, level:
     main = {d: main_metric_of([r for r in runs if r.dataset == d]) for d in names}
     verdicts, curves, run_targets = {}, {}, {}
     for r in runs:
-        verdicts[r.label] = verdict(r.status, r.history, r.evaluations, r.n_modes, main[r.dataset], th)
+        verdicts[r.label] = verdict(r.status, r.history, r.evaluations, n_modes=r.n_modes, thresholds=th)
         for m in dict.fromkeys([*chosen, *([main[r.dataset]] if main[r.dataset] else [])]):
             target = (targets or {}).get(m)
             if target is None and m == "modes_covered" and r.n_modes:
