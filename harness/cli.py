@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--metrics", type=_csv, default=None, help="metrics to tabulate (default: all present)")
     rep.add_argument("--level", type=float, default=0.05, help="significance level (default 0.05)")
     rep.add_argument("--test", default="mannwhitney", help="mannwhitney (default) or welch")
+    rep.add_argument("--x-axis", default="g_steps", help="curves against g_steps (default), d_steps or wall_time")
 
     ls = sub.add_parser("list", help="list variants, data sets, suites, metrics, config keys")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "variants", "datasets", "suites", "metrics", "keys"])
@@ -202,11 +203,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    if not args.runs_dir.exists():
-        raise HarnessError(f"runs directory not found: {args.runs_dir}")
     _check_out_dir(args.out, "--out")
     files = write_report(args.runs_dir, args.out, formats=tuple(args.format), metrics=args.metrics,
-                         level=args.level, test=args.test)
+                         level=args.level, test=args.test, x_axis=args.x_axis)
     for kind, path in files.items():
         if not kind.startswith("figure:"):
             print(f"{kind}: {path}")

@@ -213,13 +213,25 @@ def load_evaluations(path: Path) -> pd.DataFrame:
     return pd.DataFrame(read_jsonl(Path(path) / "evaluations.jsonl"))
 
 
+def grid_point(path: Path, spec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """(grid point, its label) of the run at `path` with spec.json `spec`: ({}, "") without a grid;
+    otherwise spec's "grid" and the name of the run's <point> directory (the parent of seed-<k>)."""
+    grid = spec.get("grid") or {}
+    if not isinstance(grid, dict):
+        raise TypeError(f"spec.json 'grid' must be an object, got {type(grid).__name__}")
+    return grid, (Path(path).parent.name if grid else "")
+
+
 def _row(path: Path) -> dict[str, Any]:
     spec = read_json(path / "spec.json")
     status = read_status(path) or {"status": "unknown"}
+    grid, point = grid_point(path, spec)
     row: dict[str, Any] = {"variant": spec["variant"], "dataset": spec["dataset"], "seed": int(spec["seed"]),
                            "status": status.get("status", "unknown"), "step": status.get("step"),
                            "reason": status.get("reason"), "steps": spec["config"]["steps"],
-                           "fingerprint": spec.get("fingerprint"), "device": spec.get("device"), "run_dir": str(path)}
+                           "fingerprint": spec.get("fingerprint"), "device": spec.get("device"), "run_dir": str(path),
+                           "reference": spec.get("reference") is True, "grid": json.dumps(grid, sort_keys=True),
+                           "point": point}
     summary_path = path / "summary.json"
     if summary_path.exists():
         summary = read_json(summary_path)
@@ -234,7 +246,9 @@ def _row(path: Path) -> dict[str, Any]:
 def load_runs(path: str | Path) -> pd.DataFrame:
     """One row per run under `path`: variant, dataset, seed, status, step, reason, wall time, one
     column per final metric (modes_covered, hq_fraction, reverse_kl, frechet_distance, w1, ...),
-    the protocol (JSON) and run_dir. Unreadable runs are skipped with a warning naming each."""
+    the protocol (JSON), run_dir, "reference" (True for the reference pseudo-runs real, null-*),
+    "grid" (the grid point as JSON, "{}" without one) and "point" (its label, "" without one).
+    Unreadable runs are skipped with a warning naming each."""
     root = Path(path)
     if not root.exists():
         raise HarnessError(f"runs directory not found: {root}")
@@ -249,7 +263,7 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=ID_COLUMNS)
-    return df.sort_values(["dataset", "variant", "seed"], kind="stable").reset_index(drop=True)
+    return df.sort_values(["dataset", "variant", "point", "seed"], kind="stable").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- writing a run

@@ -13,12 +13,19 @@ from harness.runs import append_jsonl, atomic_write_json, atomic_write_npy, atom
 STEPS = 1000
 
 
-def protocol(n_eval: int = 2500, steps: int = STEPS, n_dis: int = 1, **evaluator: Any) -> dict[str, Any]:
+def protocol(n_eval: int = 2500, steps: int = STEPS, n_dis: int | None = 1, **evaluator: Any) -> dict[str, Any]:
+    """A trained run's summary protocol; n_dis=None: the current format (n_dis lives in spec.json
+    config only), an int: the older format that kept it in the budget."""
+    budget = {"steps": steps, "batch_size": 256, **({"n_dis": n_dis} if n_dis is not None else {})}
     return {"evaluator": {"n_eval": n_eval, "n_w1": 1000, "reference_seed": 0, **evaluator},
-            "budget": {"steps": steps, "batch_size": 256, "n_dis": n_dis},
+            "budget": budget,
             "eval_latent": f"{n_eval} x N(0, I_16) from the run seed's 'eval' stream",
             "metric_versions": {"modes_covered": "1", "hq_fraction": "1", "reverse_kl": "1",
                                 "frechet_distance": "1", "w1": "1"}}
+
+
+def point_label(grid: dict[str, Any]) -> str:
+    return ",".join(f"{k}={grid[k]}" for k in sorted(grid))
 
 
 def make_run(root: Path, variant: str, dataset: str, seed: int, metrics: dict[str, float], *,
@@ -26,13 +33,21 @@ def make_run(root: Path, variant: str, dataset: str, seed: int, metrics: dict[st
              history: list[dict] | None = None, evaluations: list[dict] | None = None,
              proto: dict | None = None, n_modes: int | None = 8, shape: tuple[int, ...] = (2,),
              samples: np.ndarray | None = None, snapshots: dict[str, np.ndarray] | None = None,
-             write_summary: bool = True) -> Path:
-    path = Path(root) / variant / dataset / f"seed-{seed}"
+             write_summary: bool = True, grid: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+             summary_extra: dict[str, Any] | None = None, wall_time: float = 1.0,
+             dataset_extra: dict[str, Any] | None = None) -> Path:
+    """A trained run. grid: its grid point (the run lives under <variant>/<dataset>/<point>/);
+    config: extra spec.json config fields (e.g. n_dis); summary_extra: extra summary.json fields
+    (e.g. g_steps, d_steps, eval_noise)."""
+    path = Path(root) / variant / dataset / (point_label(grid) if grid else "") / f"seed-{seed}"
     path.mkdir(parents=True, exist_ok=True)
     step = STEPS if step is None else step
-    atomic_write_json(path / "spec.json", {"variant": variant, "dataset": dataset, "seed": seed, "device": "cpu",
-                                           "config": {"steps": STEPS, "batch_size": 256}, "fingerprint": "f" * 16})
-    data = {"name": dataset, "shape": list(shape)}
+    spec = {"variant": variant, "dataset": dataset, "seed": seed, "device": "cpu",
+            "config": {"steps": STEPS, "batch_size": 256, **(config or {})}, "fingerprint": "f" * 16}
+    if grid:
+        spec["grid"] = grid
+    atomic_write_json(path / "spec.json", spec)
+    data = {"name": dataset, "shape": list(shape), **(dataset_extra or {})}
     if n_modes:
         data["n_modes"] = n_modes
     proto = protocol() if proto is None else proto
@@ -47,9 +62,33 @@ def make_run(root: Path, variant: str, dataset: str, seed: int, metrics: dict[st
     if snapshots is not None:
         atomic_write_npz(path / "snapshots.npz", **snapshots)
     if write_summary:
-        atomic_write_json(path / "summary.json", {"status": status, "step": step, "reason": reason, "wall_time_s": 1.0,
-                                                  "metrics": metrics, "protocol": proto, "g_steps_per_s": 100.0})
+        atomic_write_json(path / "summary.json", {"status": status, "step": step, "reason": reason,
+                                                  "wall_time_s": wall_time, "metrics": metrics, "protocol": proto,
+                                                  "g_steps_per_s": 100.0, **(summary_extra or {})})
     atomic_write_json(path / "status.json", {"status": status, "step": step, "reason": reason})
+    return path
+
+
+def make_reference(root: Path, name: str, dataset: str, seed: int, metrics: dict[str, float], *,
+                   proto: dict | None = None, n_modes: int | None = 8, shape: tuple[int, ...] = (2,),
+                   wall_time: float = 0.5, dataset_extra: dict[str, Any] | None = None) -> Path:
+    """A reference pseudo-run (real, null-gaussian, null-uniform) as the run store writes it: no
+    history, evaluations, samples or checkpoint; its protocol is the evaluator and metric versions."""
+    path = Path(root) / name / dataset / f"seed-{seed}"
+    path.mkdir(parents=True, exist_ok=True)
+    full = protocol() if proto is None else proto
+    atomic_write_json(path / "spec.json", {"variant": name, "dataset": dataset, "seed": seed, "device": "cpu",
+                                           "config": {"steps": STEPS, "batch_size": 256}, "fingerprint": "r" * 16,
+                                           "reference": True})
+    data = {"name": dataset, "shape": list(shape), **(dataset_extra or {})}
+    if n_modes:
+        data["n_modes"] = n_modes
+    atomic_write_json(path / "manifest.json", {"environment": {}, "dataset": data})
+    atomic_write_json(path / "summary.json", {"status": "completed", "step": 0, "reason": None, "reference": name,
+                                              "metrics": metrics, "wall_time_s": wall_time,
+                                              "protocol": {"evaluator": full["evaluator"],
+                                                           "metric_versions": full["metric_versions"]}})
+    atomic_write_json(path / "status.json", {"status": "completed", "step": 0, "reason": None})
     return path
 
 

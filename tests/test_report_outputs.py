@@ -2,6 +2,7 @@
 input, protocol refusal, LaTeX structure, self-contained HTML, figures."""
 import csv
 import io
+import json
 import math
 import re
 import shutil
@@ -13,9 +14,9 @@ import pytest
 from scipy import stats as sps
 
 from harness.errors import HarnessError
-from harness.report import write_report
+from harness.report import InputWarning, write_report
 from harness.report.figures import image_grid
-from report_runs import make_run, mixture_metrics, protocol, snapshot_arrays
+from report_runs import make_reference, make_run, mixture_metrics, protocol, snapshot_arrays
 
 NAN = float("nan")
 
@@ -84,7 +85,8 @@ def test_diverged_runs_are_counted_not_dropped(five, tmp_path):
     assert "| bad | 5 (1 diverged) |" in md
     assert "| bad | 1/5 | 4/5 | 0/5 | 0/5 | 0/5 |" in md  # 1 diverged, 4 collapsed (3 of 8 modes)
     assert "`bad/ring8/seed-4`: diverged at step 321: loss_d is NaN" in md
-    assert "2.85 ± 0.13 (n=4)" in md  # mean and std of 3.0, 2.9, 2.8, 2.7: the NaN is left out
+    # mean and std of 3.0, 2.9, 2.8, 2.7: the NaN is left out, and said so
+    assert "| 2.85 ± 0.13 in 4/5; diverged in 1/5 |" in md
     rows = [r for r in read_csv(out["csv"]) if r["variant"] == "bad" and r["seed"] == "4"]
     assert len(rows) == 5 and {r["verdict"] for r in rows} == {"diverged"} and rows[0]["value"] == "nan"
 
@@ -162,10 +164,15 @@ def test_broken_runs_are_skipped_with_a_warning_naming_each(five, tmp_path):
     messages = [str(w.message) for w in caught]
     for path in (corrupt, running, no_summary, torn, no_spec):
         assert any(str(path) in m for m in messages), path
+    named = [w for w in caught if "seed-" in str(w.message)]
+    assert named and all(isinstance(w.message, InputWarning) for w in named)  # a class, not a message prefix
     assert any("history.jsonl" in m and str(torn) in m for m in messages)
     seeds = {r["seed"] for r in read_csv(out["csv"]) if r["variant"] == "mid"}
     assert seeds == {"0", "1", "2", "3", "4", "10"}  # the torn history keeps its final metrics
-    assert "Skipped or incomplete inputs" in out["md"].read_text()
+    md = out["md"].read_text()
+    assert "Skipped or incomplete inputs" in md
+    assert "- skipping run mid/ring8/seed-7: unreadable summary.json" in md  # relative to the runs directory
+    assert "- run mid/ring8/seed-10: unreadable history.jsonl" in md
 
 
 def test_all_runs_unusable_is_an_error_and_still_warns(tmp_path):
@@ -178,7 +185,8 @@ def _tex_structure_ok(tex: str) -> None:
     assert tex.count(r"\begin{table}") == tex.count(r"\end{table}") >= 1
     for env in re.findall(r"\\begin\{tabular\}\{([lrc]+)\}(.*?)\\end\{tabular\}", tex, re.S):
         spec, body = env
-        assert body.count(r"\toprule") == body.count(r"\midrule") == body.count(r"\bottomrule") == 1
+        assert body.count(r"\toprule") == body.count(r"\bottomrule") == 1
+        assert body.count(r"\midrule") in (1, 2)  # 2: the reference rows below their own rule
         for line in body.strip().splitlines():
             if line.endswith(r"\\"):
                 assert len(re.findall(r"(?<!\\)&", line)) == len(spec) - 1, line
@@ -241,3 +249,301 @@ def test_verdict_thresholds_are_parameters(five, tmp_path):
     assert bad == {"stable", "diverged"}  # 3 of 8 modes is above a quarter of them
     with pytest.raises(HarnessError, match="unknown verdict threshold 'colapse'"):
         write_report(five, tmp_path / "b", formats=("csv",), thresholds={"colapse": 0.2})
+
+
+# ----------------------------------------------------------------------------- reference rows, ≈ null, cost
+INF = float("inf")
+
+
+def add_references(root, n_seeds=5, proto=None, dataset="ring8"):
+    """real, null-gaussian and null-uniform rows for build(): null-uniform covers 6.5-6.9 modes (mean
+    6.7, std 0.16), so 'good' (7.8) is clearly better than the null rows and 'mid' (5.8) is not."""
+    for s in range(n_seeds):
+        make_reference(root, "real", dataset, s, mixture_metrics(8.0, hq=0.989, kl=0.0014, fd=0.001, w1=0.02),
+                       proto=proto)
+        make_reference(root, "null-gaussian", dataset, s, mixture_metrics(2.0 + 0.1 * s, hq=0.05, kl=1.5, fd=0.3,
+                                                                          w1=0.5), proto=proto)
+        make_reference(root, "null-uniform", dataset, s, mixture_metrics(6.5 + 0.1 * s, hq=0.02, kl=0.1, fd=2.0,
+                                                                         w1=1.5), proto=proto)
+    return root
+
+
+def table_lines(md, heading="### Results"):
+    """The body rows of the first table after `heading`."""
+    part = next(p for p in md.split(heading)[1].split("\n\n") if p.startswith("| "))
+    return [line for line in part.splitlines() if line.startswith("| ") and not line.startswith("| variant")]
+
+
+def test_reference_rows_are_shown_below_marked_and_never_tested(five, tmp_path):
+    add_references(five)
+    out = write_report(five, tmp_path / "out", formats=("md", "html", "tex", "csv"), figures=False)
+    md = out["md"].read_text()
+    rows = [line.split(" | ")[0][2:] for line in table_lines(md)]
+    assert rows == ["bad", "good", "mid", "real (reference)", "null-gaussian (reference)", "null-uniform (reference)"]
+    assert "**7.80 ± 0.16**" in md and md.split("### Results")[1].split("###")[0].count("**") == 2  # real: 8.0
+    pairs = {(r["a"], r["b"]) for r in read_csv(out["pairwise_csv"])}
+    assert pairs == {("bad", "good"), ("bad", "mid"), ("good", "mid")}
+    stats_rows = read_csv(out["stats_csv"])
+    refs = {r["variant"] for r in stats_rows if r["reference"] == "true"}
+    assert refs == {"real", "null-gaussian", "null-uniform"}
+    assert not any(r["best"] == "true" for r in stats_rows if r["reference"] == "true")
+    results = [r for r in read_csv(out["csv"]) if r["reference"] == "true"]
+    assert len(results) == 15 * 5 and {r["verdict"] for r in results} == {""}
+    tex = out["tex"].read_text()
+    body = tex.split(r"\midrule")
+    assert len(body) == 3 and r"\textit{real} (ref.)" in body[2] and "good &" in body[1]
+    page = out["html"].read_text()
+    assert '<tr class="rule"><td class="l">real (reference)</td>' in page
+
+
+def test_cells_no_better_than_the_best_null_row_are_marked_in_every_format(five, tmp_path):
+    add_references(five)
+    out = write_report(five, tmp_path / "out", formats=("md", "html", "tex", "csv"), figures=False)
+    md = out["md"].read_text()
+    cells = {line.split(" | ")[0][2:]: line.split(" | ")[2] for line in table_lines(md)}
+    assert cells["good"] == "**7.80 ± 0.16**"  # 1.1 modes above null-uniform's 6.7 > std 0.16
+    assert cells["mid"] == "5.80 ± 0.16 (≈ null)"  # below null-uniform
+    assert cells["bad"].endswith("(≈ null)") and "≈ null" not in cells["null-uniform (reference)"]
+    assert "the difference of the means, in the metric's better direction, is at most the larger of the two " \
+           "standard deviations" in md  # the rule is stated
+    assert "modes_covered: null-uniform" in md  # and which null row each metric compares with
+    assert "5.80 ± 0.16 (≈ null)" in out["html"].read_text()
+    assert r"5.80 $\pm$ 0.16 ($\approx$ null)" in out["tex"].read_text()
+    flags = {(r["variant"], r["metric"]): r["near_null"] for r in read_csv(out["stats_csv"])}
+    assert flags[("mid", "modes_covered")] == "true" and flags[("good", "modes_covered")] == "false"
+    assert flags[("mid", "hq_fraction")] == "false"  # 90 % against null-gaussian's 5 %
+
+
+def test_reference_rows_are_checked_on_the_evaluator_only(five, tmp_path):
+    add_references(five)  # they have no budget or latent bank: not a difference
+    write_report(five, tmp_path / "ok", formats=("csv",), figures=False)
+    make_reference(five, "real", "ring8", 9, mixture_metrics(8.0), proto=protocol(n_eval=1000))
+    with pytest.raises(HarnessError, match=r"reference rows and the runs.*evaluator\.n_eval") as exc:
+        write_report(five, tmp_path / "out", formats=("csv",), figures=False)
+    assert "\n" not in str(exc.value) and "real/ring8/seed-9" in str(exc.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_percent_metrics_are_shown_in_per_cent_and_stored_as_fractions(five, tmp_path):
+    out = write_report(five, tmp_path / "out", formats=("md", "csv"), figures=False)
+    md = out["md"].read_text()
+    assert "| hq_fraction (%) ↑ |" in md
+    assert table_lines(md)[1].split(" | ")[3] == "91.2 ± 0.8"  # good: 0.91, 0.92, 0.90, 0.91, 0.92
+    value = next(r["value"] for r in read_csv(out["csv"])
+                 if (r["variant"], r["seed"], r["metric"]) == ("good", "0", "hq_fraction"))
+    assert value == "0.91"
+
+
+def test_digits_data_sets_say_they_are_not_stacked_mnist_and_show_the_real_floor(tmp_path):
+    root = tmp_path / "runs"
+    source = "scikit-learn load_digits (UCI optical recognition of handwritten digits), 8x8, values 0..16"
+    extra = {"source": source, "stacked_channels": 3, "n_images": 1797}
+    for s in range(2):
+        make_run(root, "dcgan", "stacked-digits", s, {"modes_covered": 990.0 + s, "reverse_kl": 0.2}, n_modes=1000,
+                 shape=(3, 8, 8), dataset_extra=extra)
+        make_reference(root, "real", "stacked-digits", s, {"modes_covered": 1000.0, "reverse_kl": 0.0494},
+                       n_modes=1000, shape=(3, 8, 8), dataset_extra=extra)
+    md = write_report(root, tmp_path / "out", formats=("md",), figures=False)["md"].read_text()
+    assert "built from the 1,797 8×8 scikit-learn digits" in md
+    assert "not comparable to published Stacked-MNIST numbers" in md
+    assert "its reverse_kl, 0.0494 ± 0.0000, is that metric's floor at this N" in md
+    assert "| real (reference) |" in md
+
+
+def test_each_table_carries_g_steps_d_steps_and_wall_time(five, tmp_path):
+    # new runs store g_steps, d_steps and n_dis in spec config; old ones: status step x protocol n_dis
+    for s in range(2):
+        make_run(five, "wgan", "ring8", s, mixture_metrics(7.0), proto=protocol(n_dis=None), config={"n_dis": 5},
+                 wall_time=12.5 + s, summary_extra={"g_steps": 1000, "d_steps": 5000})
+    make_run(five, "old5", "ring8", 0, mixture_metrics(7.0), proto=protocol(n_dis=5))  # n_dis in the budget
+    out = write_report(five, tmp_path / "out", formats=("md", "tex", "csv"), figures=False)
+    md = out["md"].read_text()
+    assert "| G steps | D steps | wall time (s) |" in md
+    assert table_lines(md)[3].startswith("| old5 |") and table_lines(md)[3].endswith("| 1000 | 5000 | 1.00 |")
+    lines = {line.split(" | ")[0][2:]: line for line in table_lines(md)}
+    assert lines["wgan"].endswith("| 1000 | 5000 | 13.0 |")
+    assert lines["bad"].endswith("| 321–1000 | 321–1000 | 1.00 |")  # its diverged run stopped at step 321
+    assert "G steps & D steps & wall time (s)" in out["tex"].read_text()
+    row = next(r for r in read_csv(out["csv"]) if (r["variant"], r["seed"]) == ("wgan", "1"))
+    assert (row["g_steps"], row["d_steps"], row["wall_time_s"]) == ("1000", "5000", "13.5")
+    assert "wgan 5" in md  # D steps per G step from spec.json config
+
+
+def test_infinite_values_are_counted_in_cells_and_keep_the_report_consistent(tmp_path):
+    # regression: A significantly better on reverse KL and "no variant can be marked best" in one section
+    root = tmp_path / "runs"
+    for s, kl in enumerate([0.01, 0.02, 0.015, 0.012, 0.018]):
+        make_run(root, "A", "ring8", s, mixture_metrics(8.0, kl=kl))
+        make_run(root, "B", "ring8", s, mixture_metrics(8.0, kl=INF))
+    for s, kl in enumerate([INF, INF, 2.08]):  # ring8 vanilla in the quick suite: no longer "2.08 ± n/a (n=1)"
+        make_run(root, "C", "grid25", s, mixture_metrics(8.0, kl=kl), n_modes=25)
+    out = write_report(root, tmp_path / "out", formats=("md", "tex"), metrics="reverse_kl", figures=False)
+    md = out["md"].read_text()
+    ring8 = md.split("## Data set `ring8`")[1]
+    cells = {line.split(" | ")[0][2:]: line.split(" | ")[2] for line in table_lines(ring8)}
+    assert cells == {"A": "**0.0150 ± 0.0041**", "B": "∞"}
+    assert "Significantly best (bold): reverse_kl: A." in ring8
+    assert "out of reach" not in ring8
+    assert "| C | 3 | ∞ in 2/3; 2.08 in 1/3 |" in md.split("## Data set `grid25`")[1]
+    assert r"\textbf{0.0150 $\pm$ 0.0041}" in out["tex"].read_text()
+
+
+def test_steps_to_target_counts_the_runs_that_never_reach_it(tmp_path):
+    root = tmp_path / "runs"
+    curves = {0: [4, 8, 8, 8], 1: [4, 6, 8, 8], 2: [4, 6, 6, 6]}  # reach 8 modes at 500, 750, never
+    for s, modes in curves.items():
+        evals = [{"step": 250 * (i + 1), "wall_time_s": 0.1 * i, **mixture_metrics(m)} for i, m in enumerate(modes)]
+        make_run(root, "v", "ring8", s, mixture_metrics(modes[-1]), evaluations=evals)
+    # w: one run diverged before its first evaluation: it never reached the target either
+    for s, modes in ((0, [4, 8, 8, 8]), (2, [4, 6, 8, 8])):
+        evals = [{"step": 250 * (i + 1), "wall_time_s": 0.1 * i, **mixture_metrics(m)} for i, m in enumerate(modes)]
+        make_run(root, "w", "ring8", s, mixture_metrics(modes[-1]), evaluations=evals)
+    make_run(root, "w", "ring8", 1, mixture_metrics(NAN), status="diverged", step=90, evaluations=[])
+    md = write_report(root, tmp_path / "out", formats=("md",), figures=False)["md"].read_text()
+    curves = {line.split(" | ")[0][2:]: line.split(" | ")[-1] for line in table_lines(md, "### Curves")}
+    assert curves == {"v": "750 (2/3 reached) |", "w": "750 (2/3 reached) |"}  # the reached runs alone: 625
+
+
+def test_grid_points_are_rows_and_each_variant_is_summarised_over_its_grid(tmp_path):
+    root = tmp_path / "runs"
+    for s in range(3):
+        for lr, modes in (("0.001", 7.0), ("0.0001", 5.0), ("0.01", 2.0)):
+            make_run(root, "wgan", "ring8", s, mixture_metrics(modes + 0.1 * s), grid={"lr_g": lr})
+        for lr, hq in (("0.001", 0.80), ("0.0001", 0.50)):  # same modes: the quality metric decides
+            make_run(root, "sngan", "ring8", s, mixture_metrics(6.0, hq=hq), grid={"lr_g": lr})
+    out = write_report(root, tmp_path / "out", formats=("md", "csv"), figures=False)
+    md = out["md"].read_text()
+    rows = [line.split(" | ")[0][2:] for line in table_lines(md)]
+    assert rows == ["sngan @ lr_g=0.0001", "sngan @ lr_g=0.001", "wgan @ lr_g=0.0001", "wgan @ lr_g=0.001",
+                    "wgan @ lr_g=0.01"]
+    grid = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in table_lines(md, "### Each variant over")}
+    # points, best point, modes at best, hq (%) at best, median modes over points, median hq over points
+    assert grid["wgan"] == ["3", "`lr_g=0.001`", "7.10", "95.0", "5.10", "95.0 |"]
+    assert grid["sngan"] == ["2", "`lr_g=0.001`", "6.00", "80.0", "6.00", "65.0 |"]
+    assert "Lucic et al. (2018)" in md
+    points = {(r["variant"], r["point"], r["grid"]) for r in read_csv(out["csv"])}
+    assert ("wgan", "lr_g=0.01", '{"lr_g": "0.01"}') in points
+
+
+def test_load_runs_gives_reference_grid_and_point_columns(tmp_path):
+    from harness.runs import load_runs
+
+    root = tmp_path / "runs"
+    make_run(root, "wgan", "ring8", 0, mixture_metrics(7.0), grid={"lr_g": 0.001, "lr_d": 0.01})
+    make_run(root, "plain", "ring8", 0, mixture_metrics(7.0))
+    make_reference(root, "null-gaussian", "ring8", 0, mixture_metrics(2.0))
+    df = load_runs(root).set_index("variant")
+    assert df.loc["wgan", "point"] == "lr_d=0.01,lr_g=0.001"
+    assert json.loads(df.loc["wgan", "grid"]) == {"lr_g": 0.001, "lr_d": 0.01}
+    assert (df.loc["plain", "point"], df.loc["plain", "grid"]) == ("", "{}")
+    assert df["reference"].to_dict() == {"null-gaussian": True, "plain": False, "wgan": False}
+
+
+def test_verdicts_get_the_evaluation_noise_and_the_null_levels(five, tmp_path, monkeypatch):
+    from harness.report import analysis, collect_runs
+
+    add_references(five)
+    make_run(five, "wgan", "ring8", 0, mixture_metrics(7.0),
+             summary_extra={"eval_noise": {"n_banks": 5, "sd": {"modes_covered": 0.25}, "mean": {}}})
+    seen = {}
+
+    def new_verdict(status, history, evaluations, *, n_modes=None, eval_noise=None, null_levels=None,
+                    thresholds=None):  # the signature verdicts.py is moving to
+        seen[len(seen)] = (n_modes, eval_noise, null_levels)
+        return analysis.Verdict("stable", None, "", ())
+
+    monkeypatch.setattr(analysis, "verdict", new_verdict)
+    analysis.analyze(collect_runs(five))
+    assert len(seen) == 16  # trained runs only
+    n_modes, noise, levels = seen[15]  # wgan/ring8/seed-0, the last trained run in order
+    assert n_modes == 8 and noise == {"modes_covered": 0.25}
+    # best null row per metric: null-uniform covers more modes (6.7 > 2.2) and has the lower reverse KL
+    assert levels["modes_covered"] == pytest.approx(6.7) and levels["reverse_kl"] == pytest.approx(0.1)
+    assert levels["hq_fraction"] == pytest.approx(0.05) and levels["w1"] == pytest.approx(0.5)
+
+
+def test_main_metric_comes_from_the_metric_roles(tmp_path):
+    from harness.report.analysis import main_metric_of
+    from harness.report.collect import Run
+
+    def run(**metrics):
+        return Run(tmp_path, "v", "d", 0, {}, metrics, {}, None)
+
+    assert main_metric_of([run(reverse_kl=0.1, w1=0.2, modes_covered=8.0)]) == "modes_covered"
+    assert main_metric_of([run(kid=0.1, fid=10.0)]) == "fid"  # no mode metric: the quality metric
+    assert main_metric_of([run(frechet_distance=0.1, w1=0.2)]) is None  # neither role: no curve summary
+
+
+# ----------------------------------------------------------------------------- x axis, CLI, warnings
+def test_curves_can_be_drawn_against_g_steps_d_steps_or_wall_time(tmp_path):
+    from harness.report import analyze, collect_runs
+    from harness.report.figures import curves_figure, palette, tidy
+
+    root = tmp_path / "runs"
+    make_run(root, "wgan", "ring8", 0, mixture_metrics(7.0), proto=protocol(n_dis=None), config={"n_dis": 5})
+    (run,) = collect_runs(root)
+    steps = [250.0, 500.0, 750.0, 1000.0]  # default_evaluations: wall_time_s = 0.1 * i
+    for axis, want in (("g_steps", steps), ("d_steps", [5 * s for s in steps]), ("wall_time", [0.0, 0.1, 0.2, 0.3])):
+        data = tidy([("wgan", run)], "evaluations", ["modes_covered"], axis)
+        assert list(data["x"]) == pytest.approx(want), axis
+    ds = analyze([run], x_axis="wall_time").datasets[0]
+    fig = curves_figure(ds, palette(ds.rows), "wall_time")
+    assert fig.axes[0].get_xlabel() == "wall-clock time (s)"
+
+
+def test_unknown_x_axis_is_one_line_and_writes_nothing(five, tmp_path, capsys):
+    from harness.cli import main
+
+    with pytest.raises(HarnessError, match="unknown x axis 'epochs'; known: g_steps, d_steps, wall_time"):
+        write_report(five, tmp_path / "out", x_axis="epochs")
+    assert main(["report", str(five), "--out", str(tmp_path / "cli"), "--x-axis", "epochs"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown x axis 'epochs'" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cli").exists()
+    assert main(["report", str(five), "--out", str(tmp_path / "ok"), "--format", "csv", "--x-axis", "d_steps"]) == 0
+    assert main(["report", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+    assert "runs directory not found" in capsys.readouterr().err
+
+
+def test_per_seed_values_sit_next_to_every_summary(five, tmp_path):
+    out = write_report(five, tmp_path / "out", formats=("md", "csv"), figures=False)
+    row = next(r for r in read_csv(out["stats_csv"]) if (r["variant"], r["metric"]) == ("bad", "modes_covered"))
+    assert row["seeds"] == "0;1;2;3;4" and row["values"] == "3.0;2.9;2.8;2.7;nan"
+    assert (row["n"], row["n_nan"], row["n_total"]) == ("4", "1", "5")
+    assert "| bad | modes_covered | 4/5 (1 NaN) | 2.85 |" in out["md"].read_text()
+    assert "0: 3.00; 1: 2.90; 2: 2.80; 3: 2.70; 4: n/a" in out["md"].read_text()
+
+
+def test_reports_doc_cites_only_files_in_the_repository():
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "docs" / "REPORTS.md").read_text()
+    for target in re.findall(r"\]\(([^)#]+)\)", text):
+        assert (repo / "docs" / target).exists(), target
+    for name in re.findall(r"\b([\w./-]+\.(?:md|py))\b", text):
+        assert (repo / name).exists() or (repo / "docs" / name).exists() or \
+            any(repo.rglob(Path(name).name)), name
+
+
+def test_each_run_file_is_read_once(five, tmp_path, monkeypatch):
+    from collections import Counter
+
+    from harness.report import collect
+
+    reads = Counter()
+    real_read_json, real_read_jsonl = collect.read_json, collect.read_jsonl
+
+    def counting(reader):
+        def read(path):
+            reads[str(path)] += 1
+            return reader(path)
+        return read
+
+    monkeypatch.setattr(collect, "read_json", counting(real_read_json))
+    monkeypatch.setattr(collect, "read_jsonl", counting(real_read_jsonl))
+    write_report(five, tmp_path / "out", formats=("md", "csv"), figures=False)
+    names = Counter(p.rsplit("/", 1)[1] for p in reads)
+    assert names == {n: 15 for n in ("spec.json", "status.json", "summary.json", "manifest.json", "history.jsonl",
+                                     "evaluations.jsonl")}
+    assert set(reads.values()) == {1}

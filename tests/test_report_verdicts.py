@@ -18,7 +18,8 @@ from scipy.special import ndtr
 from harness.data import get_dataset
 from harness.errors import HarnessError
 from harness.metrics.modes import mode_counts
-from harness.report.verdicts import LABELS, Thresholds, curve_stats, metric_roles, verdict
+from harness.report.curves import curve_stats
+from harness.report.verdicts import LABELS, Thresholds, metric_roles, verdict
 
 DONE = {"status": "completed", "step": 800, "reason": None}
 NULL = {"hq_fraction": 0.01}  # the best null row's hq_fraction (a Gaussian fitted to ring8 scores ~0.004)

@@ -8,7 +8,6 @@ recomputes a metric. Entry point: :func:`write_report`; the steps are callable o
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -16,10 +15,11 @@ from typing import Iterable, Mapping
 from ..errors import HarnessError
 from ..metrics import METRICS
 from ..runs import atomic_write_bytes
-from .analysis import Analysis, DatasetResult, analyze, select_metrics
-from .collect import Run, collect_runs, metric_order
+from .analysis import X_AXES, Analysis, DatasetResult, analyze, parse_x_axis, select_metrics
+from .collect import InputWarning, Run, collect_runs, metric_order
+from .curves import CurveStats, curve_stats
 from .stats import TESTS, Comparison, Summary, best_variant, describe, holm, pairwise
-from .verdicts import LABELS, CurveStats, Thresholds, Verdict, curve_stats, verdict
+from .verdicts import LABELS, Thresholds, Verdict, verdict
 
 FORMATS = ("md", "tex", "html", "csv")
 DEFAULT_TITLE = "GAN stability report"
@@ -61,14 +61,24 @@ def parse_thresholds(thresholds: Thresholds | Mapping[str, float] | None) -> Thr
     return Thresholds(**dict(thresholds))
 
 
-def _is_input_warning(message: str) -> bool:
-    return message.startswith(("skipping run ", "skipping unreadable run ", "run "))
+def parse_targets(targets: Mapping[str, float] | None) -> dict[str, float] | None:
+    if targets is None:
+        return None
+    out = {}
+    for m, v in targets.items():
+        if m not in METRICS:
+            raise HarnessError(METRICS.unknown_message(m))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            raise HarnessError(f"target for {m}: {v!r} is not a number")
+        out[m] = float(v)
+    return out
 
 
 def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Iterable[str] = FORMATS,
                  metrics: str | Iterable[str] | None = None, level: float = 0.05, test: str = "mannwhitney",
                  title: str | None = None, *, thresholds: Thresholds | Mapping[str, float] | None = None,
-                 targets: Mapping[str, float] | None = None, figures: bool = True) -> dict[str, Path]:
+                 targets: Mapping[str, float] | None = None, figures: bool = True,
+                 x_axis: str = "g_steps") -> dict[str, Path]:
     """Write the report of the runs under `runs_dir` into `out_dir`; returns {name: path written}.
 
     formats: any of "md" (report.md), "tex" (table.tex), "html" (report.html, self-contained),
@@ -77,11 +87,13 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
     "html" is asked for, unless figures=False. metrics: names (or one comma-separated string) of
     registered metrics; default: every registered metric the runs report. level: significance
     level; test: "mannwhitney" or "welch". thresholds: verdict thresholds (a Thresholds or a
-    mapping of its fields); targets: metric -> value for "steps to target".
+    mapping of its fields); targets: metric -> value for "steps to target". x_axis: what the
+    figures' curves are drawn against: "g_steps" (default), "d_steps" or "wall_time".
 
-    Raises HarnessError (one line) for a missing or empty runs directory, an unknown metric,
-    format or test, and values of one column measured under different protocols. Unusable runs
-    are skipped with a warning naming each; the warnings also list them in the report.
+    Raises HarnessError (one line), before anything is written, for a missing or empty runs
+    directory, an unknown metric, format, test or x axis, and values of one column measured under
+    different protocols. Unusable runs are skipped with an InputWarning naming each; the report
+    lists them too.
     """
     fmts = parse_formats(formats)
     chosen = parse_metrics(metrics)
@@ -90,12 +102,13 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
     if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0 < level < 1:
         raise HarnessError(f"level={level!r}: must be a number in (0, 1)")
     th = parse_thresholds(thresholds)
+    goals = parse_targets(targets)
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             runs = collect_runs(runs_dir)
-            analysis = analyze(runs, chosen, level=level, test=test, thresholds=th, targets=targets)
+            analysis = analyze(runs, chosen, level=level, test=test, thresholds=th, targets=goals, x_axis=x_axis)
             out = Path(out_dir)
             out.mkdir(parents=True, exist_ok=True)
             written: dict[str, Path] = {}
@@ -110,8 +123,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
     finally:
         for w in caught:  # pass every warning on to the caller, also when a HarnessError follows
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    prefix = str(Path(runs_dir)) + os.sep
-    skipped = [str(w.message).replace(prefix, "") for w in caught if _is_input_warning(str(w.message))]
+    skipped = [w.message.describe(runs_dir) for w in caught if isinstance(w.message, InputWarning)]
     written.update(_write_outputs(analysis, drawn, fmts, out, title or DEFAULT_TITLE, skipped))
     return written
 
@@ -142,6 +154,6 @@ def _write_outputs(analysis: Analysis, figures: dict, fmts: list[str], out: Path
 
 
 __all__ = ["write_report", "collect_runs", "analyze", "select_metrics", "metric_order", "Analysis",
-           "DatasetResult", "Run", "Thresholds", "Verdict", "CurveStats", "verdict", "curve_stats", "LABELS",
-           "Summary", "Comparison", "describe", "pairwise", "holm", "best_variant", "TESTS", "FORMATS",
-           "parse_formats", "parse_metrics"]
+           "DatasetResult", "Run", "InputWarning", "Thresholds", "Verdict", "CurveStats", "verdict", "curve_stats",
+           "LABELS", "Summary", "Comparison", "describe", "pairwise", "holm", "best_variant", "TESTS", "FORMATS",
+           "X_AXES", "parse_formats", "parse_metrics", "parse_x_axis"]

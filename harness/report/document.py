@@ -7,93 +7,139 @@ import math
 from collections import Counter
 from typing import Any, Sequence
 
-import numpy as np
-
 from . import fmt, stats
-from .analysis import Analysis, DatasetResult
-from .collect import higher_is_better
+from .analysis import X_AXES, Analysis, DatasetResult
+from .collect import REAL, display_scale, higher_is_better
 from .figures import FigureFile
 from .tables import Block, Heading, Image, Items, Para, Table, csv_text, tex_escape, tex_table
 from .verdicts import LABELS
 
 TEST_TEXT = {
-    "mannwhitney": ("two-sided Mann–Whitney U test (exact p-values over all rank assignments, ties included, "
-                    f"while C(n1+n2, n1) ≤ {stats.EXACT_LIMIT:,}; SciPy's default method beyond)"),
-    "welch": "two-sided Welch's t-test (unequal variances)",
+    "mannwhitney": ("two-sided Mann–Whitney U test with exact p-values: SciPy's exact distribution of U when no "
+                    "two values tie; with ties, the exact distribution over all C(n1+n2, n1) assignments of the "
+                    f"pooled values (counted by rank sum) up to {stats.EXACT_TIES_MAX_N} pooled values, the "
+                    "tie-corrected normal approximation beyond; the pairwise table names each p-value's method"),
+    "welch": "two-sided Welch's t-test (unequal variances; n/a for a sample with an infinite value)",
 }
-TEST_SHORT = {"mannwhitney": "two-sided Mann--Whitney U", "welch": "two-sided Welch's t"}
+TEST_SHORT = {"mannwhitney": "two-sided Mann--Whitney U, exact", "welch": "two-sided Welch's t"}
 EFFECT_TEXT = {"mannwhitney": "Cliff's δ", "welch": "Cohen's d"}
 SYMBOL = {"better": "▲", "worse": "▼", "tie": "=", "n/a": "–"}
+NEAR_NULL = "≈ null"
+REFERENCE_MEANING = {
+    "real": "an independent real sample of the evaluation size (what a perfect generator scores at this N: "
+            "each metric's floor or ceiling)",
+    "null-gaussian": "a Gaussian with the data's mean and covariance (images: per-pixel mean and std)",
+    "null-uniform": "uniform over the data's bounding box plus a margin",
+}
+NEAR_NULL_RULE = ("“≈ null” marks a trained row's cell that is not better than the best null row (the "
+                  "null-* reference with the best mean on that metric) by more than their spread: the "
+                  "difference of the means, in the metric's better direction, is at most the larger of the two "
+                  "standard deviations. A cell worse than the null row, or infinite, is ≈ null too.")
 
 
 def arrow(metric: str) -> str:
     return "↑" if higher_is_better(metric) else "↓"
 
 
+scale = display_scale
+
+
+def metric_header(metric: str) -> str:
+    return f"{metric}{' (%)' if scale(metric) != 1 else ''} {arrow(metric)}"
+
+
 def _value(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
 
 
-def protocol_text(ds: DatasetResult) -> tuple[str, str]:
-    """(the fields shared by every column, the metric versions)."""
-    common = {k: v for k, v in ds.common_protocol.items() if not k.startswith("metric_versions.")}
-    fields = "; ".join(f"{k}={_value(v)}" for k, v in common.items()) or "none recorded"
-    versions = ", ".join(f"{m} v{ds.protocols[m].get(f'metric_versions.{m}', '?')}" for m in ds.metrics)
-    return fields, versions
+def _fields_text(flat: dict[str, Any]) -> str:
+    return "; ".join(f"{k}={_value(v)}" for k, v in flat.items()) or "none recorded"
+
+
+def shared_fields(ds: DatasetResult, budget: bool = True) -> dict[str, Any]:
+    """The protocol fields every column shares, without metric versions (and without the budget)."""
+    return {k: v for k, v in ds.common_protocol.items()
+            if not k.startswith("metric_versions.") and (budget or not k.startswith("budget."))}
+
+
+def versions_text(ds: DatasetResult) -> str:
+    return ", ".join(f"{m} v{ds.protocols[m].get(f'metric_versions.{m}', '?')}" for m in ds.metrics)
 
 
 def n_dis_text(ds: DatasetResult) -> str:
-    parts = [f"{v} {'/'.join(str(x) for x in xs)}" for v, xs in ds.n_dis.items() if xs]
+    parts = [f"{k} {'/'.join(str(x) for x in xs)}" for k, xs in ds.n_dis.items() if xs]
     return ", ".join(parts)
 
 
-def _runs_cell(ds: DatasetResult, analysis: Analysis, variant: str) -> str:
-    runs = ds.runs[variant]
-    div = sum(analysis.verdicts[r.label].label == "diverged" for r in runs)
+def row_label(ds: DatasetResult, key: str) -> str:
+    return f"{key} (reference)" if ds.groups[key].reference else key
+
+
+def _runs_cell(ds: DatasetResult, analysis: Analysis, key: str) -> str:
+    runs = ds.groups[key].runs
+    div = sum(analysis.verdicts[r.label].label == "diverged" for r in runs if r.label in analysis.verdicts)
     return f"{len(runs)}" + (f" ({div} diverged)" if div else "")
 
 
-def _cell(s: stats.Summary, sep: str = " ± ") -> str:
-    text = fmt.mean_std(s.mean, s.std, sep)
-    if s.n < s.n_total:
-        text += f" (n={s.n})"
-    return text
+def _nan_label(ds: DatasetResult, key: str, metric: str) -> str:
+    """Runs without a value are "diverged" when every one of them diverged, else "n/a"."""
+    nan_runs = [r for r in ds.groups[key].runs if metric in r.metrics and math.isnan(r.metrics[metric])]
+    return "diverged" if nan_runs and all(r.status.get("status") == "diverged" for r in nan_runs) else fmt.NA
+
+
+def cell_text(ds: DatasetResult, key: str, metric: str) -> str:
+    """A results cell in plain text (Unicode): the statistics in the metric's unit (per cent where
+    declared) and "(≈ null)" when the row is no better than the best null row."""
+    text = fmt.cell(ds.cells[(key, metric)], scale(metric), _nan_label(ds, key, metric))
+    return text + (f" ({NEAR_NULL})" if ds.near_null.get((key, metric)) else "")
+
+
+def cost_cells(ds: DatasetResult, key: str) -> list[str]:
+    runs = ds.groups[key].runs
+    walls = [r.wall_time_s for r in runs if r.wall_time_s is not None]
+    wall = fmt.num(sum(walls) / len(walls)) if walls else fmt.NA
+    return [fmt.span([r.g_steps for r in runs]), fmt.span([r.d_steps for r in runs]), wall]
+
+
+COST_HEADER = ["G steps", "D steps", "wall time (s)"]
 
 
 # ----------------------------------------------------------------------------- per data set
 def results_table(ds: DatasetResult, analysis: Analysis) -> Table:
-    header = ["variant", "runs"] + [f"{m} {arrow(m)}" for m in ds.metrics]
+    header = ["variant", "runs"] + [metric_header(m) for m in ds.metrics] + COST_HEADER
     rows, bold = [], set()
-    for i, v in enumerate(ds.variants):
-        rows.append([v, _runs_cell(ds, analysis, v)] + [_cell(ds.cells[(v, m)]) for m in ds.metrics])
-        bold |= {(i, 2 + j) for j, m in enumerate(ds.metrics) if ds.best[m] == v}
-    return Table(header, rows, bold, "lr" + "r" * len(ds.metrics))
+    for i, k in enumerate(ds.all_rows):
+        rows.append([row_label(ds, k), _runs_cell(ds, analysis, k)] + [cell_text(ds, k, m) for m in ds.metrics]
+                    + cost_cells(ds, k))
+        bold |= {(i, 2 + j) for j, m in enumerate(ds.metrics) if ds.best[m] == k}
+    return Table(header, rows, bold, "lr" + "r" * (len(ds.metrics) + 3),
+                 rule_before=len(ds.rows) if ds.references else None)
 
 
-def _sizes_text(sizes: list[int]) -> str:
-    uniq = sorted(set(sizes))
-    return f"n = {uniq[0]}" if len(uniq) == 1 else "n = " + ", ".join(str(s) for s in sizes)
+def _sizes_text(sizes: Sequence[tuple[int, int]]) -> str:
+    per_side = sorted({n for pair in sizes for n in pair})
+    return f"n = {per_side[0]}" if len(per_side) == 1 else "n = " + ", ".join(str(s) for s in per_side)
 
 
-def reachability_note(ds: DatasetResult, analysis: Analysis) -> str | None:
-    out_of_reach = [m for m in ds.metrics if not ds.reachable[m]]
+def reachability_note(ds: DatasetResult, analysis: Analysis, *, closing: bool = True) -> str | None:
+    """Why no row can be marked best on some metrics (from the sizes the tests used), or None.
+    `closing`: end with the remark that this is expected with so few seeds."""
+    out_of_reach = [m for m in ds.metrics if not ds.reach[m].reachable]
     if not out_of_reach:
         return None
-    m0 = out_of_reach[0]
-    sizes = [ds.cells[(v, m0)].n for v in ds.variants]
-    usable = [n for n in sizes if n >= 2]
     names = ", ".join(out_of_reach)
-    if len(usable) < 2:
-        return (f"No significance test for {names}: tests need at least two variants with n ≥ 2 finite values "
-                "each, so p-values show n/a and no variant is marked best.")
-    m = len(usable) * (len(usable) - 1) // 2
-    floor = min(stats.min_pvalue_mannwhitney(a, b) for i, a in enumerate(usable) for b in usable[i + 1:])
-    need = stats.seeds_needed(m, analysis.level)
-    text = (f"Significance is out of reach for {names}: with {_sizes_text(sizes)} seeds per variant the exact "
-            f"two-sided Mann–Whitney U test cannot give p below {fmt.pvalue(floor)}")
-    text += f", and Holm's correction multiplies the smallest p by the {m} comparisons," if m > 1 else ","
-    text += (f" so no difference can reach α = {analysis.level:g} and no variant can be marked best"
-             " (expected with so few seeds).")
+    reach = ds.reach[out_of_reach[0]]
+    if reach.m == 0:
+        return (f"No significance test for {names}: tests need at least two variants with n ≥ 2 values each"
+                + (" (and, for Welch's t, no infinite value)" if analysis.test == "welch" else "")
+                + ", so p-values show n/a and no variant is marked best.")
+    need = stats.seeds_needed(reach.m, analysis.level)
+    text = (f"Significance is out of reach for {names}: with {_sizes_text(reach.sizes)} values per variant the "
+            f"exact two-sided Mann–Whitney U test cannot give p below {fmt.pvalue(reach.floor)}")
+    text += (f", and Holm's correction multiplies the smallest p by the {reach.m} comparisons,"
+             if reach.m > 1 else ",")
+    text += f" so no difference can reach α = {analysis.level:g} and no variant can be marked best"
+    text += " (expected with so few seeds)." if closing else "."
     if need:
         text += f" That takes at least {need} seeds per variant."
     return text
@@ -111,61 +157,154 @@ def best_note(ds: DatasetResult) -> str:
     return " ".join(parts)
 
 
+def null_note(ds: DatasetResult) -> str | None:
+    """Which null row each metric's "≈ null" compares with, and which cells are ≈ null."""
+    if not any(ds.null_row.values()):
+        return None
+    refs = "; ".join(f"{m}: {ds.null_row[m]}" for m in ds.metrics if ds.null_row[m])
+    near = [f"{k} on {m}" for k in ds.rows for m in ds.metrics if ds.near_null.get((k, m))]
+    text = f"Best null row per metric (what “≈ null” compares with): {refs}."
+    if near:
+        text += " ≈ null: " + ", ".join(near) + "."
+    else:
+        text += " Every trained cell is better than the null rows by more than its spread."
+    return text
+
+
+def reference_note(ds: DatasetResult) -> str | None:
+    if not ds.references:
+        return None
+    names = [ds.groups[k].variant for k in ds.references]
+    meaning = "; ".join(f"{n} = {REFERENCE_MEANING.get(n, 'a reference pseudo-run')}" for n in names)
+    return (f"Reference rows (below the rule, marked “(reference)”): {meaning}. They are measured by the same "
+            "evaluator as the runs (checked: the evaluator's settings and the metric versions; they have no budget "
+            "or latent bank), take part in no test and are never best.")
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def data_note(ds: DatasetResult, code=_code) -> str | None:
+    """What the data set's numbers can be compared with: images built from scikit-learn's 8x8 digits
+    are not (Stacked-)MNIST; the `real` row gives each metric's floor at the evaluation N. `code`
+    marks names up (Markdown code spans; plain for LaTeX)."""
+    runs = [r for k in ds.all_rows for r in ds.groups[k].runs]
+    parts = []
+    digits = [r for r in runs if r.data_shape is not None and len(r.data_shape) == 3
+              and ("load_digits" in r.data_source or "scikit-learn" in r.data_source)]
+    if digits:
+        data = (digits[0].manifest or {}).get("dataset") or {}
+        stacked = bool(data.get("stacked_channels"))
+        images = f"{data['n_images']:,} " if isinstance(data.get("n_images"), int) else ""
+        parts.append(f"{code(ds.name)} is built from the {images}8×8 scikit-learn digits (load_digits)"
+                     + (f", {data['stacked_channels']} stacked per image" if stacked else "")
+                     + ", and its modes are read by a small classifier trained on those digits: its numbers "
+                     f"are not comparable to published {'Stacked-MNIST' if stacked else 'MNIST'} numbers "
+                     "(28×28 MNIST digits, other classifiers).")
+    real = [k for k in ds.references if ds.groups[k].variant == REAL]
+    if real:
+        n_eval = ds.reference_protocols.get(ds.metrics[0], {}).get("evaluator.n_eval") if ds.metrics else None
+        at = f" (N = {n_eval})" if n_eval is not None else ""
+        text = (f"The {code(REAL)} row is an independent real sample of the evaluation size{at}: no generator can be "
+                "expected to beat it at this N")
+        kl = "reverse_kl"
+        if kl in ds.metrics and ds.cells[(real[0], kl)].n:
+            text += f"; its reverse_kl, {fmt.cell(ds.cells[(real[0], kl)])}, is that metric's floor at this N"
+        parts.append(text + ".")
+    return " ".join(parts) or None
+
+
+def grid_table(ds: DatasetResult) -> Table:
+    g0 = ds.grid_summary[0]
+    main, quality = g0.main, g0.quality
+
+    def val(x: float, m: str | None) -> str:
+        return fmt.num(x * scale(m)) if m else fmt.NA
+
+    header = ["variant", "points", "best point", f"{main} at best {arrow(main)}"]
+    header += [f"{quality} at best {arrow(quality)}"] if quality else []
+    header += [f"median {main} over points"] + ([f"median {quality} over points"] if quality else [])
+    rows = []
+    for g in ds.grid_summary:
+        row = [g.variant, str(len(g.rows)), f"`{g.best_point}`", val(g.best_main, main)]
+        row += [val(g.best_quality, quality)] if quality else []
+        row += [val(g.median_main, main)] + ([val(g.median_quality, quality)] if quality else [])
+        rows.append(row)
+    return Table(header, rows, set(), "lrl" + "r" * (len(header) - 3))
+
+
 def significance_matrix(ds: DatasetResult) -> Table:
     lookup = {}
     for m in ds.metrics:
         for c in ds.comparisons[m]:
             lookup[(m, c.a, c.b)] = lookup[(m, c.b, c.a)] = c
     rows = []
-    for a in ds.variants:
+    for a in ds.rows:
         row = [a]
-        for b in ds.variants:
+        for b in ds.rows:
             if a == b:
                 row.append("·")
                 continue
             row.append(" ".join(SYMBOL[stats.outcome(lookup[(m, a, b)], a)] for m in ds.metrics))
         rows.append(row)
-    return Table(["row vs column"] + ds.variants, rows, set(), "l" + "c" * len(ds.variants))
+    return Table(["row vs column"] + ds.rows, rows, set(), "l" + "c" * len(ds.rows))
+
+
+def _count_text(s: stats.Summary) -> str:
+    text = f"{s.n}/{s.n_total}"
+    extra = [f"{s.n_inf} ∞"] * bool(s.n_inf) + [f"{s.n_nan} NaN"] * bool(s.n_nan)
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
+def per_seed_text(ds: DatasetResult, key: str, metric: str) -> str:
+    runs = [r for r in ds.groups[key].runs if metric in r.metrics]
+    return "; ".join(f"{r.seed}: {fmt.num(r.metrics[metric] * scale(metric))}" for r in runs) or fmt.NA
 
 
 def stats_table(ds: DatasetResult) -> Table:
-    header = ["variant", "metric", "n", "mean", "std", "se", "median", "IQR", "95% CI (bootstrap)"]
+    header = ["variant", "metric", "n finite", "mean", "std", "se", "median", "IQR", "95% CI (t)",
+              "values (seed: value)"]
     rows = []
-    for v in ds.variants:
+    for k in ds.all_rows:
         for m in ds.metrics:
-            s = ds.cells[(v, m)]
-            d = fmt.decimals(s.mean)
-            ci = fmt.NA if math.isnan(s.ci_low) else f"[{fmt.num(s.ci_low, d)}, {fmt.num(s.ci_high, d)}]"
-            rows.append([v, m, f"{s.n}/{s.n_total}", fmt.num(s.mean, d), fmt.num(s.std, d), fmt.num(s.se, d),
-                         fmt.num(s.median, d), fmt.num(s.iqr, d), ci])
-    return Table(header, rows, set(), "ll" + "r" * 7)
+            s, f = ds.cells[(k, m)], scale(m)
+            d = fmt.decimals(s.mean * f)
+            ci = fmt.NA if math.isnan(s.ci_low) else f"[{fmt.num(s.ci_low * f, d)}, {fmt.num(s.ci_high * f, d)}]"
+            rows.append([row_label(ds, k), m + (" (%)" if f != 1 else ""), _count_text(s), fmt.num(s.mean * f, d),
+                         fmt.num(s.std * f, d), fmt.num(s.se * f, d), fmt.num(s.median * f, d),
+                         fmt.num(s.iqr * f, d), ci, per_seed_text(ds, k, m)])
+    return Table(header, rows, set(), "ll" + "r" * 7 + "l",
+                 rule_before=len(ds.rows) * len(ds.metrics) if ds.references else None)
 
 
 def pairwise_table(ds: DatasetResult, analysis: Analysis) -> Table:
-    header = ["metric", "A", "B", "n A", "n B", "p", "p (Holm)", EFFECT_TEXT[analysis.test] + " (A vs B)", "result"]
+    header = ["metric", "A", "B", "n A", "n B", "method", "p", "p (Holm)", EFFECT_TEXT[analysis.test] + " (A vs B)",
+              "result"]
     rows = []
     for m in ds.metrics:
         for c in ds.comparisons[m]:
             result = {"tie": "tie", "n/a": fmt.NA}.get(stats.outcome(c, c.a), f"{c.better} better")
-            rows.append([m, c.a, c.b, str(c.n_a), str(c.n_b), fmt.pvalue(c.p), fmt.pvalue(c.p_holm),
+            rows.append([m, c.a, c.b, str(c.n_a), str(c.n_b), c.method, fmt.pvalue(c.p), fmt.pvalue(c.p_holm),
                          fmt.effect(c.effect), result])
-    return Table(header, rows, set(), "lll" + "r" * 5 + "l")
+    return Table(header, rows, set(), "lll" + "rr" + "l" + "rrr" + "l")
 
 
 def verdict_table(ds: DatasetResult, analysis: Analysis) -> Table:
-    counts = {v: Counter(analysis.verdicts[r.label].label for r in ds.runs[v]) for v in ds.variants}
+    counts = {k: Counter(analysis.verdicts[r.label].label for r in ds.groups[k].runs) for k in ds.rows}
     labels = [lb for lb in LABELS if lb != "unknown" or any(c["unknown"] for c in counts.values())]
+    labels += sorted({lb for c in counts.values() for lb in c} - set(labels))
     rows = []
-    for v in ds.variants:
-        n = len(ds.runs[v])
-        rows.append([v] + [f"{counts[v][lb]}/{n}" for lb in labels])
+    for k in ds.rows:
+        n = len(ds.groups[k].runs)
+        rows.append([k] + [f"{counts[k][lb]}/{n}" for lb in labels])
     return Table(["variant"] + labels, rows, set(), "l" + "r" * len(labels))
 
 
 def verdict_items(ds: DatasetResult, analysis: Analysis) -> list[str]:
     items = []
-    for v in ds.variants:
-        for r in ds.runs[v]:
+    for k in ds.rows:
+        for r in ds.groups[k].runs:
             vd = analysis.verdicts[r.label]
             if vd.label == "stable":
                 continue
@@ -176,74 +315,86 @@ def verdict_items(ds: DatasetResult, analysis: Analysis) -> list[str]:
     return items
 
 
-def _mean(values: list[float]) -> float:
-    x = stats.finite(values)
-    return float(np.mean(x)) if len(x) else math.nan
-
-
 def curve_table(ds: DatasetResult, analysis: Analysis) -> Table | None:
-    m = analysis.main_metric.get(ds.name)
-    if not m:
+    m = ds.main_metric
+    if not m or not ds.rows:
         return None
+    f = scale(m)
     rows = []
-    for v in ds.variants:
-        cs = [analysis.curves[(r.label, m)] for r in ds.runs[v]]
-        has_target = [analysis.targets.get((r.label, m)) is not None for r in ds.runs[v]]
-        reached = [c.steps_to_target for c in cs if not math.isnan(c.steps_to_target)]
-        target = fmt.NA
-        if any(has_target):
-            target = (f"{fmt.num(float(np.median(reached)), 0)} ({len(reached)}/{len(cs)} reached)" if reached
-                      else f"never (0/{len(cs)})")
-        rows.append([v, fmt.num(_mean([c.best for c in cs])), fmt.num(_mean([c.final for c in cs])),
-                     fmt.num(_mean([c.gap for c in cs])), fmt.num(_mean([c.auc_per_step for c in cs])), target])
-    header = ["variant", f"best {m}", f"final {m}", "best−final gap", "area / steps", "steps to target (median)"]
+    for k in ds.rows:
+        cs = [analysis.curves[(r.label, m)] for r in ds.groups[k].runs]
+
+        def cell(attr: str, factor: float = f) -> str:
+            return fmt.cell(stats.describe([getattr(c, attr) * factor for c in cs]))
+
+        has_target = any(analysis.targets.get((r.label, m)) is not None for r in ds.groups[k].runs)
+        target = fmt.median_steps([c.steps_to_target for c in cs]) if has_target else fmt.NA
+        rows.append([k, cell("best"), cell("final"), cell("gap"), cell("auc_per_step"), target])
+    unit = " (%)" if f != 1 else ""
+    header = ["variant", f"best {m}{unit}", f"final {m}{unit}", "best−final gap", "area / steps",
+              "steps to target (median over all runs)"]
     return Table(header, rows, set(), "l" + "r" * 5)
 
 
 def _target_text(ds: DatasetResult, analysis: Analysis) -> str:
-    m = analysis.main_metric.get(ds.name)
-    targets = sorted({t for (label, mm), t in analysis.targets.items() if mm == m
-                      and any(r.label == label for rs in ds.runs.values() for r in rs)})
+    m = ds.main_metric
+    labels = {r.label for r in ds.trained_runs}
+    targets = sorted({t for (label, mm), t in analysis.targets.items() if mm == m and label in labels})
     if not targets:
         return "no target"
     return f"target {m} {'≥' if higher_is_better(m) else '≤'} {', '.join(fmt.num(t) for t in targets)}"
 
 
+def grid_blocks(ds: DatasetResult) -> list[Block]:
+    if not ds.grid_summary:
+        return []
+    g0 = ds.grid_summary[0]
+    then = f" (then of {g0.quality})" if g0.quality else ""
+    return [Heading("Each variant over its grid (best point and median over points)", 3),
+            Para(f"As in Lucic et al. (2018), “Are GANs Created Equal?”: per variant, the grid point with the best "
+                 f"mean {g0.main}{then} over seeds, with its settings, and the median over the variant's points of "
+                 "each point's mean. The best point is the variant after tuning on these very runs (chosen and "
+                 "scored on the same seeds, so optimistic); the median is what the variant gives untuned. Compare "
+                 "variants column by column, never one's best point with another's median."),
+            grid_table(ds)]
+
+
 def dataset_blocks(ds: DatasetResult, analysis: Analysis, figures: Sequence[FigureFile]) -> list[Block]:
-    fields, versions = protocol_text(ds)
     seeds = ", ".join(str(s) for s in ds.seeds)
-    blocks: list[Block] = [
-        Heading(f"Data set `{ds.name}`", 2),
-        Para(f"Seeds: {seeds}. Protocol shared by every value below: {fields}. Metric versions: {versions}."
-             + (f" D steps per G step (part of each variant): {n_dis_text(ds)}." if n_dis_text(ds) else "")),
-        Heading("Results (mean ± std over seeds)", 3),
-        results_table(ds, analysis),
-        Para(best_note(ds)),
-    ]
-    note = reachability_note(ds, analysis)
-    if note:
-        blocks.append(Para(note))
-    blocks += [
-        Heading("Significance matrix", 3),
-        Para("Each cell lists, for the metrics in the order " + ", ".join(ds.metrics) + ", whether the row variant "
-             "is significantly better (▲), worse (▼), tied (=) or untestable (–) against the column variant "
-             f"(Holm-adjusted p < {analysis.level:g})."),
-        significance_matrix(ds),
-        Heading("Stability verdicts", 3),
-        verdict_table(ds, analysis),
-    ]
-    items = verdict_items(ds, analysis)
-    if items:
-        blocks.append(Items(items))
+    head = (f"Seeds: {seeds}. Protocol shared by every value of the trained rows: {_fields_text(shared_fields(ds))}. "
+            f"Metric versions: {versions_text(ds)}.")
+    if n_dis_text(ds):
+        head += f" D steps per G step (part of each variant): {n_dis_text(ds)}."
+    blocks: list[Block] = [Heading(f"Data set `{ds.name}`", 2), Para(head)]
+    blocks += [Para(t) for t in (reference_note(ds), data_note(ds)) if t]
+    blocks += [Heading("Results (mean ± std over seeds; cost per run)", 3), results_table(ds, analysis),
+               Para(best_note(ds))]
+    blocks += [Para(t) for t in (reachability_note(ds, analysis), null_note(ds)) if t]
+    blocks += grid_blocks(ds)
+    if ds.rows:
+        blocks += [
+            Heading("Significance matrix", 3),
+            Para("Each cell lists, for the metrics in the order " + ", ".join(ds.metrics) + ", whether the row "
+                 "variant is significantly better (▲), worse (▼), tied (=) or untestable (–) against the column "
+                 f"variant (Holm-adjusted p < {analysis.level:g})."),
+            significance_matrix(ds),
+            Heading("Stability verdicts", 3),
+            verdict_table(ds, analysis),
+        ]
+        items = verdict_items(ds, analysis)
+        if items:
+            blocks.append(Items(items))
     table = curve_table(ds, analysis)
     if table is not None:
-        blocks += [Heading(f"Curves of the main metric ({analysis.main_metric[ds.name]}, means over seeds)", 3),
-                   Para(f"Gap: how much worse the final value is than the best one during training; area / steps: "
-                        f"the curve's average value; steps to target: first evaluation that reached it "
-                        f"({_target_text(ds, analysis)})."),
+        blocks += [Heading(f"Curves of the main metric ({ds.main_metric}, over seeds)", 3),
+                   Para("In G steps. Gap: how much worse the final value is than the best one during training "
+                        "(infinite when the run ended infinite); area / steps: the curve's average value; steps to "
+                        "target: first evaluation that reached it, median over all runs with a run that never did "
+                        f"counting as never ({_target_text(ds, analysis)})."),
                    table]
-    blocks += [Heading("Statistics per variant and metric", 3), stats_table(ds),
-               Heading("Pairwise comparisons", 3), pairwise_table(ds, analysis)]
+    blocks += [Heading("Statistics per variant and metric", 3), stats_table(ds)]
+    if ds.rows:
+        blocks += [Heading("Pairwise comparisons", 3), pairwise_table(ds, analysis)]
     if figures:
         blocks.append(Heading("Figures", 3))
         for f in figures:
@@ -251,25 +402,44 @@ def dataset_blocks(ds: DatasetResult, analysis: Analysis, figures: Sequence[Figu
     return blocks
 
 
+def rules_text(analysis: Analysis) -> list[str]:
+    """The paragraphs that state how every number of the report is made."""
+    paras = [
+        "Cells show mean ± sample standard deviation over seeds. An infinite value (reverse_kl when no sample is "
+        "high quality) is the worst possible outcome: a cell says how many runs were infinite and describes the "
+        "finite ones apart (“∞ in 2/3; 2.08 in 1/3”), and the median, the rank test, “best” and the curve "
+        "statistics keep it as the worst value. A run without a value (NaN, e.g. it diverged before any "
+        "evaluation) is shown as such (“diverged in 1/5”) and never averaged in. Metrics marked (%) are shown "
+        "in per cent (the CSV files keep the stored fractions). Statistics that need n ≥ 2 show n/a.",
+        f"Comparisons, between the trained rows only: {TEST_TEXT[analysis.test]}; Holm-corrected within each data "
+        f"set and metric, level α = {analysis.level:g}; effect size {EFFECT_TEXT[analysis.test]}. A variant is "
+        "bold only when it is significantly better than every other variant; otherwise nothing is marked (ties). "
+        f"Confidence intervals: Student t interval of the mean ({stats.CONFIDENCE:.0%}). Each statistic sits next "
+        "to the per-seed values it comes from (statistics table, results.csv, stats.csv).",
+        "Cost per row: G steps and D steps trained per run (a range when the runs differ, e.g. one diverged early) "
+        f"and the mean wall time per run in seconds. Curves are drawn against {X_AXES[analysis.x_axis]}.",
+    ]
+    if any(ds.references for ds in analysis.datasets):
+        paras.append("Reference rows (real, null-gaussian, null-uniform), below the trained rows and marked "
+                     "“(reference)”, take part in no test and are never best. " + NEAR_NULL_RULE)
+    th = analysis.thresholds
+    paras.append("Verdict thresholds: " + ", ".join(f"{k}={v:g}" for k, v in th.to_dict().items())
+                 + " (definitions in docs/REPORTS.md).")
+    return paras
+
+
 def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], title: str,
                   skipped: Sequence[str]) -> list[Block]:
-    n_runs = len(analysis.runs)
-    variants = sorted({r.variant for r in analysis.runs})
-    th = analysis.thresholds
+    trained = [r for r in analysis.runs if not r.reference]
+    variants = sorted({r.variant for r in trained})
+    n_refs = len(analysis.runs) - len(trained)
     blocks: list[Block] = [
         Heading(title, 1),
-        Para(f"{n_runs} runs: {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
+        Para(f"{len(trained)} runs" + (f" and {n_refs} reference runs" if n_refs else "")
+             + f": {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
              f"{len(variants)} variant(s) ({', '.join(variants)})."),
-        Para(f"Cells show mean ± sample standard deviation over seeds; non-finite values (NaN after a divergence, "
-             f"+inf) are excluded, and a cell with fewer values than runs says how many it used (n). Statistics "
-             f"that need n ≥ 2 show n/a. Comparisons: {TEST_TEXT[analysis.test]} between every pair of variants, "
-             f"Holm-corrected within each data set and metric, level α = {analysis.level:g}; effect size "
-             f"{EFFECT_TEXT[analysis.test]}. A variant is bold only when it is significantly better than every "
-             "other variant; otherwise nothing is marked (ties). Confidence intervals: 95% percentile bootstrap of "
-             f"the mean ({stats.BOOTSTRAP_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED})."),
-        Para("Verdict thresholds: " + ", ".join(f"{k}={v:g}" for k, v in th.to_dict().items())
-             + " (definitions in docs/REPORTS.md)."),
     ]
+    blocks += [Para(t) for t in rules_text(analysis)]
     if skipped:
         blocks += [Heading("Skipped or incomplete inputs", 2), Items(list(skipped))]
     for ds in analysis.datasets:
@@ -279,36 +449,37 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
 
 # ----------------------------------------------------------------------------- LaTeX
 def tex_results(ds: DatasetResult, analysis: Analysis) -> str:
-    arrows = {True: r"$\uparrow$", False: r"$\downarrow$"}
-    header = ["Variant", "$n$"] + [f"{tex_escape(m)} {arrows[higher_is_better(m)]}" for m in ds.metrics]
+    header = ["Variant", "$n$"] + [tex_escape(metric_header(m)) for m in ds.metrics] + \
+        [tex_escape(h) for h in COST_HEADER]
     rows = []
-    for v in ds.variants:
-        row = [tex_escape(v), tex_escape(_runs_cell(ds, analysis, v))]
+    for k in ds.all_rows:
+        label = f"\\textit{{{tex_escape(k)}}} (ref.)" if ds.groups[k].reference else tex_escape(k)
+        row = [label, tex_escape(_runs_cell(ds, analysis, k))]
         for m in ds.metrics:
-            s = ds.cells[(v, m)]
-            text = fmt.mean_std(s.mean, s.std, " $\\pm$ ")
-            text = f"\\textbf{{{text}}}" if ds.best[m] == v else text
-            if s.n < s.n_total:
-                text += f" {{\\scriptsize($n$={s.n})}}"
-            row.append(text)
-        rows.append(row)
+            text = tex_escape(cell_text(ds, k, m))
+            row.append(f"\\textbf{{{text}}}" if ds.best[m] == k else text)
+        rows.append(row + [tex_escape(c) for c in cost_cells(ds, k)])
     budget = {k.split(".", 1)[1]: v for k, v in ds.common_protocol.items() if k.startswith("budget.")}
-    fields, versions = protocol_text(ds)
-    fields = "; ".join(f for f in fields.split("; ") if not f.startswith("budget."))
     caption = (f"{tex_escape(ds.name)}: mean $\\pm$ std over seeds {tex_escape(', '.join(map(str, ds.seeds)))} "
-               f"($n$: runs per variant; a cell that used fewer finite values gives its own $n$). ")
+               "($n$: runs per variant; a cell where not every run has a finite value gives each kind's share, "
+               "e.g. $\\infty$ in 2/3). ")
     if budget:
         caption += "Budget: " + tex_escape(", ".join(f"{k}={_value(v)}" for k, v in budget.items()))
         caption += (f" (D steps per G step: {tex_escape(n_dis_text(ds))}). " if n_dis_text(ds) else ". ")
-    caption += f"Protocol: {tex_escape(fields)}; metric versions: {tex_escape(versions)}. "
+    caption += (f"Protocol: {tex_escape(_fields_text(shared_fields(ds, budget=False)))}; metric versions: "
+                f"{tex_escape(versions_text(ds))}. ")
     caption += (f"Bold: significantly better than every other variant ({TEST_SHORT[analysis.test]}, "
                 f"Holm-corrected over the pairs of variants per metric, $\\alpha={analysis.level:g}$). "
-                "$\\uparrow$/$\\downarrow$: higher/lower is better.")
-    note = reachability_note(ds, analysis)
-    if note:
-        caption += " " + tex_escape(note.replace(" (expected with so few seeds)", ""))
+                "$\\uparrow$/$\\downarrow$: higher/lower is better; (\\%): in per cent. Cost: G and D steps per run, "
+                "mean wall time per run. ")
+    if ds.references:
+        caption += ("Below the rule: reference rows (no test, never best). " + tex_escape(NEAR_NULL_RULE) + " ")
+    for note in (reachability_note(ds, analysis, closing=False), data_note(ds, code=str)):
+        if note:
+            caption += tex_escape(note) + " "
     label = "tab:" + "".join(ch if ch.isalnum() else "-" for ch in ds.name)
-    return tex_table(header, rows, caption, label, "lr" + "c" * len(ds.metrics))
+    return tex_table(header, rows, caption.strip(), label, "lr" + "c" * len(ds.metrics) + "rrr",
+                     rule_before=len(ds.rows) if ds.references else None)
 
 
 def tex_file(analysis: Analysis) -> str:
@@ -317,55 +488,79 @@ def tex_file(analysis: Analysis) -> str:
 
 
 # ----------------------------------------------------------------------------- CSV
-RESULTS_COLUMNS = ["dataset", "variant", "seed", "status", "verdict", "verdict_step", "verdict_flags",
-                   "verdict_reason", "metric", "value", "higher_is_better", "protocol_id", "curve_best",
-                   "curve_best_step", "curve_final", "curve_final_step", "curve_gap", "curve_auc",
-                   "curve_auc_per_step", "target", "steps_to_target"]
+RESULTS_COLUMNS = ["dataset", "variant", "point", "grid", "reference", "seed", "status", "verdict", "verdict_step",
+                   "verdict_flags", "verdict_reason", "metric", "value", "higher_is_better", "protocol_id", "g_steps",
+                   "d_steps", "wall_time_s", "curve_best", "curve_best_step", "curve_final", "curve_final_step",
+                   "curve_gap", "curve_auc", "curve_auc_per_step", "target", "steps_to_target"]
+
+
+def _protocol_id(ds: DatasetResult, key: str, metric: str) -> str:
+    return ds.reference_protocol_ids[metric] if ds.groups[key].reference else ds.protocol_ids[metric]
 
 
 def results_csv(analysis: Analysis) -> str:
-    """Tidy: one row per run x metric, full precision (repr of each float)."""
+    """Tidy: one row per run x metric, full precision (repr of each float); reference rows have no
+    verdict and no curve (empty fields)."""
     rows = []
     for ds in analysis.datasets:
-        for v in ds.variants:
-            for r in ds.runs[v]:
-                vd = analysis.verdicts[r.label]
+        for k in ds.all_rows:
+            g = ds.groups[k]
+            for r in g.runs:
+                vd = analysis.verdicts.get(r.label)
                 for m in ds.metrics:
                     if m not in r.metrics:
                         continue
-                    c = analysis.curves[(r.label, m)]
-                    rows.append([ds.name, v, str(r.seed), str(r.status.get("status")), vd.label, fmt.exact(vd.step),
-                                 ";".join(vd.flags), vd.reason, m, fmt.exact(r.metrics[m]),
-                                 fmt.exact(higher_is_better(m)), ds.protocol_ids[m], fmt.exact(c.best),
-                                 fmt.exact(c.best_step), fmt.exact(c.final), fmt.exact(c.final_step), fmt.exact(c.gap),
-                                 fmt.exact(c.auc), fmt.exact(c.auc_per_step),
-                                 fmt.exact(analysis.targets.get((r.label, m))), fmt.exact(c.steps_to_target)])
+                    c = analysis.curves.get((r.label, m))
+                    curve = ([fmt.exact(c.best), fmt.exact(c.best_step), fmt.exact(c.final), fmt.exact(c.final_step),
+                              fmt.exact(c.gap), fmt.exact(c.auc), fmt.exact(c.auc_per_step)] if c else [""] * 7)
+                    rows.append([ds.name, g.variant, g.point, json.dumps(g.grid, sort_keys=True),
+                                 fmt.exact(g.reference), str(r.seed), str(r.status.get("status")),
+                                 vd.label if vd else "", fmt.exact(vd.step) if vd else "",
+                                 ";".join(vd.flags) if vd else "", vd.reason if vd else "", m,
+                                 fmt.exact(r.metrics[m]), fmt.exact(higher_is_better(m)), _protocol_id(ds, k, m),
+                                 fmt.exact(r.g_steps), fmt.exact(r.d_steps), fmt.exact(r.wall_time_s)] + curve
+                                + [fmt.exact(analysis.targets.get((r.label, m))),
+                                   fmt.exact(c.steps_to_target) if c else ""])
     return csv_text(RESULTS_COLUMNS, rows)
 
 
 def stats_csv(analysis: Analysis) -> str:
-    header = ["dataset", "variant", "metric", "higher_is_better", "n", "n_total", "mean", "std", "se", "median",
-              "q1", "q3", "iqr", "ci_low", "ci_high", "best", "protocol_id"]
+    """One row per data set x row x metric: the statistics, the "≈ null" marking, the cost and the
+    per-seed values they come from (seeds and values, ";"-separated, in the same order)."""
+    header = ["dataset", "variant", "point", "reference", "metric", "higher_is_better", "n", "n_inf", "n_nan",
+              "n_total", "mean", "std", "se", "median", "q1", "q3", "iqr", "ci_low", "ci_high", "location", "best",
+              "near_null", "null_row", "g_steps_mean", "d_steps_mean", "wall_time_s_mean", "seeds", "values",
+              "protocol_id"]
     rows = []
     for ds in analysis.datasets:
-        for v in ds.variants:
+        for k in ds.all_rows:
+            g = ds.groups[k]
+            cost = []
+            for attr in ("g_steps", "d_steps", "wall_time_s"):
+                known = [getattr(r, attr) for r in g.runs if getattr(r, attr) is not None]
+                cost.append(fmt.exact(float(sum(known)) / len(known)) if known else "")
             for m in ds.metrics:
-                s = ds.cells[(v, m)]
-                rows.append([ds.name, v, m, fmt.exact(higher_is_better(m)), str(s.n), str(s.n_total)]
-                            + [fmt.exact(getattr(s, k)) for k in ("mean", "std", "se", "median", "q1", "q3", "iqr",
-                                                                  "ci_low", "ci_high")]
-                            + [fmt.exact(ds.best[m] == v), ds.protocol_ids[m]])
+                s = ds.cells[(k, m)]
+                mine = [r for r in g.runs if m in r.metrics]
+                rows.append([ds.name, g.variant, g.point, fmt.exact(g.reference), m, fmt.exact(higher_is_better(m)),
+                             str(s.n), str(s.n_inf), str(s.n_nan), str(s.n_total)]
+                            + [fmt.exact(getattr(s, a)) for a in ("mean", "std", "se", "median", "q1", "q3", "iqr",
+                                                                  "ci_low", "ci_high", "location")]
+                            + [fmt.exact(ds.best[m] == k), fmt.exact(ds.near_null.get((k, m), False)),
+                               "" if g.reference else (ds.null_row[m] or "")] + cost
+                            + [";".join(str(r.seed) for r in mine), ";".join(fmt.exact(r.metrics[m]) for r in mine),
+                               _protocol_id(ds, k, m)])
     return csv_text(header, rows)
 
 
 def pairwise_csv(analysis: Analysis) -> str:
-    header = ["dataset", "metric", "a", "b", "n_a", "n_b", "test", "statistic", "p", "p_holm", "cliffs_delta",
-              "cohens_d", "significant", "better"]
+    header = ["dataset", "metric", "a", "b", "n_a", "n_b", "test", "method", "statistic", "p", "p_holm",
+              "cliffs_delta", "cohens_d", "significant", "better"]
     rows = []
     for ds in analysis.datasets:
         for m in ds.metrics:
             for c in ds.comparisons[m]:
-                rows.append([ds.name, m, c.a, c.b, str(c.n_a), str(c.n_b), c.test, fmt.exact(c.statistic),
+                rows.append([ds.name, m, c.a, c.b, str(c.n_a), str(c.n_b), c.test, c.method, fmt.exact(c.statistic),
                              fmt.exact(c.p), fmt.exact(c.p_holm), fmt.exact(c.cliffs_delta), fmt.exact(c.cohens_d),
                              fmt.exact(c.significant), c.better or ""])
     return csv_text(header, rows)
@@ -377,4 +572,6 @@ def protocols_json(analysis: Analysis) -> str:
     for ds in analysis.datasets:
         for m in ds.metrics:
             out[ds.protocol_ids[m]] = ds.protocols[m]
+            if ds.reference_protocol_ids.get(m):
+                out[ds.reference_protocol_ids[m]] = ds.reference_protocols[m]
     return json.dumps(out, indent=2, sort_keys=True, default=str) + "\n"

@@ -7,11 +7,13 @@ so the same runs give the same bytes on the same software stack.
 
 Per data set:
 
-- ``curves_<data>``: each metric vs step, mean over seeds per variant with the seeds' min-max band
+- ``curves_<data>``: each metric vs G steps, D steps or wall-clock time (``x_axis``), mean over
+  seeds per row with the seeds' min-max band and each seed's own curve as a thin line
   (evaluations.jsonl);
-- ``gradients_<data>``: grad_norm_g, grad_norm_d, input_grad_{real,fake,interp} vs step, log scale
-  (history.jsonl), same aggregation;
-- ``final_<data>``: final metric per run, points over boxes per variant;
+- ``gradients_<data>``: grad_norm_g, grad_norm_d, input_grad_{real,fake,interp} vs the same axis,
+  log scale (history.jsonl), mean and band;
+- ``final_<data>``: final metric per run, points over boxes per row, the reference rows in grey
+  after the trained ones; an infinite value is a triangle on the top edge, counted under its box;
 - ``snapshots_<data>`` (2-D data): one row per variant (its first seed): generated samples over the
   real ones, with D's raw output as a filled contour, at up to five evaluation steps;
 - ``samples_<data>`` (image data): an 8 x 8 grid of final samples per variant (first seed).
@@ -19,7 +21,6 @@ Per data set:
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -29,8 +30,8 @@ import pandas as pd
 from matplotlib import colors
 from matplotlib.figure import Figure
 
-from .analysis import Analysis, DatasetResult
-from .collect import Run
+from .analysis import X_AXES, Analysis, DatasetResult
+from .collect import Run, display_scale, warn_input
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
@@ -40,6 +41,7 @@ GRID_SIDE = 8
 DPI = 100
 BAND = ("pi", 100)  # seaborn errorbar: the band spans the seeds' min to max at each step
 REAL_COLOUR, FAKE_COLOUR, D_CMAP = "black", "#e7298a", "BrBG"  # GAN-Lab-like: points stand out from D
+REFERENCE_COLOUR = "0.55"  # reference rows (real, null-*) in grey
 
 
 @dataclass
@@ -78,23 +80,41 @@ def _grid(n_panels: int, width: float = 3.6, height: float = 2.8, max_cols: int 
     return fig, axes
 
 
-def _tidy(runs: Sequence[Run], source: str, keys: Sequence[str], positive: bool = False) -> pd.DataFrame:
+def x_values(df: pd.DataFrame, run: Run, x_axis: str) -> pd.Series | None:
+    """The x coordinate of each row of a run's history or evaluations: its G step ("g_steps"), G step
+    x the run's D steps per G step ("d_steps"), or its "wall_time_s" ("wall_time"); None when the
+    run lacks what that needs."""
+    if x_axis == "wall_time":
+        return pd.to_numeric(df["wall_time_s"], errors="coerce") if "wall_time_s" in df.columns else None
+    if "step" not in df.columns:
+        return None
+    step = pd.to_numeric(df["step"], errors="coerce")
+    if x_axis == "d_steps":
+        return step * run.n_dis if run.n_dis is not None else None
+    return step
+
+
+def tidy(runs: Sequence[tuple[str, Run]], source: str, keys: Sequence[str], x_axis: str = "g_steps",
+         positive: bool = False) -> pd.DataFrame:
+    """Long rows (x, key, value, row, seed) of `source` ("history" or "evaluations") of (row key, run)
+    pairs, finite values only (positive ones with `positive`), x on `x_axis`."""
     frames = []
-    for r in runs:
+    for key, r in runs:
         df = getattr(r, source)
-        if df is None or df.empty or "step" not in df.columns:
+        if df is None or df.empty:
             continue
         cols = [k for k in keys if k in df.columns]
-        if not cols:
+        x = x_values(df, r, x_axis)
+        if not cols or x is None:
             continue
-        long = df[["step", *cols]].melt(id_vars="step", var_name="key", value_name="value")
+        long = df[cols].assign(x=x.to_numpy(np.float64)).melt(id_vars="x", var_name="key", value_name="value")
         long["value"] = pd.to_numeric(long["value"], errors="coerce")
-        long["variant"], long["seed"] = r.variant, r.seed
+        long["row"], long["seed"] = key, r.seed
         frames.append(long)
     if not frames:
-        return pd.DataFrame(columns=["step", "key", "value", "variant", "seed"])
+        return pd.DataFrame(columns=["x", "key", "value", "row", "seed"])
     out = pd.concat(frames, ignore_index=True)
-    keep = np.isfinite(out["value"].to_numpy(np.float64)) & np.isfinite(pd.to_numeric(out["step"]).to_numpy(np.float64))
+    keep = np.isfinite(out["value"].to_numpy(np.float64)) & np.isfinite(out["x"].to_numpy(np.float64))
     if positive:
         keep &= out["value"].to_numpy(np.float64) > 0
     return out[keep].reset_index(drop=True)
@@ -111,11 +131,12 @@ def _decade_axis(ax, values: np.ndarray) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _lines(ds: DatasetResult, source: str, keys: Sequence[str], pal: dict, log: bool) -> Figure | None:
+def _lines(ds: DatasetResult, source: str, keys: Sequence[str], pal: dict, log: bool, x_axis: str,
+           per_seed: bool) -> Figure | None:
     import seaborn as sns
 
-    runs = [r for v in ds.variants for r in ds.runs[v]]
-    data = _tidy(runs, source, keys, positive=log)
+    runs = [(k, r) for k in ds.rows for r in ds.groups[k].runs]
+    data = tidy(runs, source, keys, x_axis, positive=log)
     keys = [k for k in keys if (data["key"] == k).any()]
     if not keys:
         return None
@@ -123,10 +144,16 @@ def _lines(ds: DatasetResult, source: str, keys: Sequence[str], pal: dict, log: 
         fig, axes = _grid(len(keys))
         for i, (ax, key) in enumerate(zip(axes, keys)):
             part = data[data["key"] == key]
-            order = [v for v in ds.variants if (part["variant"] == v).any()]
-            sns.lineplot(data=part, x="step", y="value", hue="variant", hue_order=order, palette=pal,
+            if display_scale(key) != 1:  # per cent, as in the tables
+                part = part.assign(value=part["value"] * display_scale(key))
+            order = [k for k in ds.rows if (part["row"] == k).any()]
+            if per_seed:  # every seed's own curve, thin, under the mean
+                sns.lineplot(data=part, x="x", y="value", hue="row", hue_order=order, palette=pal, units="seed",
+                             estimator=None, lw=0.6, alpha=0.45, ax=ax, legend=False)
+            sns.lineplot(data=part, x="x", y="value", hue="row", hue_order=order, palette=pal,
                          estimator="mean", errorbar=BAND, ax=ax, legend=i == 0)
-            ax.set_title(key)
+            ax.set_title(key + (" (%)" if display_scale(key) != 1 else ""))
+            ax.set_xlabel(X_AXES[x_axis])
             ax.set_ylabel("")
             if log:
                 _decade_axis(ax, part["value"].to_numpy(np.float64))
@@ -135,12 +162,19 @@ def _lines(ds: DatasetResult, source: str, keys: Sequence[str], pal: dict, log: 
     return fig
 
 
-def curves_figure(ds: DatasetResult, pal: dict) -> Figure | None:
-    return _lines(ds, "evaluations", ds.metrics, pal, log=False)
+def curves_figure(ds: DatasetResult, pal: dict, x_axis: str = "g_steps") -> Figure | None:
+    return _lines(ds, "evaluations", ds.metrics, pal, log=False, x_axis=x_axis, per_seed=True)
 
 
-def gradients_figure(ds: DatasetResult, pal: dict) -> Figure | None:
-    return _lines(ds, "history", GRADIENT_KEYS, pal, log=True)
+def gradients_figure(ds: DatasetResult, pal: dict, x_axis: str = "g_steps") -> Figure | None:
+    return _lines(ds, "history", GRADIENT_KEYS, pal, log=True, x_axis=x_axis, per_seed=False)
+
+
+def _tick(ds: DatasetResult, key: str, m: str, one_line: bool) -> str:
+    s = ds.cells[(key, m)]
+    counts = ", ".join([f"n={s.n}/{s.n_total}"] + [f"∞ {s.n_inf}"] * bool(s.n_inf)
+                       + [f"NaN {s.n_nan}"] * bool(s.n_nan))
+    return f"{key} ({counts})" if one_line else f"{key}\n{counts}"
 
 
 def final_figure(ds: DatasetResult, pal: dict) -> Figure | None:
@@ -148,36 +182,49 @@ def final_figure(ds: DatasetResult, pal: dict) -> Figure | None:
 
     if not ds.metrics:
         return None
+    keys = ds.all_rows
     with sns.axes_style("whitegrid"):
         fig, axes = _grid(len(ds.metrics))
         for ax, m in zip(axes, ds.metrics):
-            rows = [(v, r.metrics.get(m)) for v in ds.variants for r in ds.runs[v] if m in r.metrics]
-            df = pd.DataFrame(rows, columns=["variant", "value"])
-            df = df[np.isfinite(df["value"].to_numpy(np.float64))]
-            for i, v in enumerate(ds.variants):  # a box per variant, every run as a point over it (no jitter)
-                vals = df.loc[df["variant"] == v, "value"].to_numpy(np.float64)
+            infinite = []
+            for i, k in enumerate(keys):  # a box per row, every run as a point over it (no jitter)
+                colour = pal.get(k, REFERENCE_COLOUR)
+                allv = np.array([r.metrics[m] for r in ds.groups[k].runs if m in r.metrics], np.float64)
+                allv = allv * display_scale(m)
+                vals = allv[np.isfinite(allv)]
                 if len(vals):
                     box = ax.boxplot(vals, positions=[i], widths=0.6, showfliers=False, patch_artist=True,
                                      medianprops={"color": "black"})
                     for patch in box["boxes"]:
-                        patch.set(facecolor=colors.to_rgba(pal[v], 0.35), edgecolor="0.3")
+                        patch.set(facecolor=colors.to_rgba(colour, 0.35), edgecolor="0.3")
                 xs = i + (np.linspace(-0.15, 0.15, len(vals)) if len(vals) > 1 else np.zeros(len(vals)))
-                ax.scatter(xs, vals, s=18, color=pal[v], edgecolor="black", linewidth=0.5, zorder=3)
-            ax.set_xticks(range(len(ds.variants)))
-            ax.set_xticklabels([f"{v}\nn={ds.cells[(v, m)].n}/{ds.cells[(v, m)].n_total}" for v in ds.variants],
-                               fontsize="small")
-            ax.set_xlim(-0.6, len(ds.variants) - 0.4)
-            ax.set_title(m)
+                ax.scatter(xs, vals, s=18, color=colour, edgecolor="black", linewidth=0.5, zorder=3)
+                n_pos = int(np.sum(allv == np.inf))
+                if n_pos:
+                    infinite.append((i, n_pos, colour))
+            if infinite:  # +inf: a triangle on the top edge per row that has one
+                top = ax.get_ylim()[1]
+                for i, _, colour in infinite:
+                    ax.scatter([i], [top], marker="^", s=40, color=colour, edgecolor="black", linewidth=0.5,
+                               zorder=4, clip_on=False)
+            if ds.references and ds.rows:
+                ax.axvline(len(ds.rows) - 0.5, color="0.4", lw=0.8)
+            ax.set_xticks(range(len(keys)))
+            long = len(keys) > 4 or max(len(k) for k in keys) > 10
+            ax.set_xticklabels([_tick(ds, k, m, long) for k in keys], fontsize="small", rotation=30 if long else 0,
+                               ha="right" if long else "center", rotation_mode="anchor")
+            ax.set_xlim(-0.6, len(keys) - 0.4)
+            ax.set_title(m + (" (%)" if display_scale(m) != 1 else ""))
             ax.set_xlabel("")
             ax.set_ylabel("")
     return fig
 
 
 def _first_with(ds: DatasetResult, name: str) -> dict[str, tuple[Run, object]]:
-    """Per variant, its first seed's `name` array (seeds without a readable file are passed over)."""
+    """Per trained row, its first seed's `name` array (seeds without a readable file are passed over)."""
     out = {}
-    for v in ds.variants:
-        for r in ds.runs[v]:
+    for v in ds.rows:
+        for r in ds.groups[v].runs:
             arr = r.load_array(name)
             if arr is not None:
                 out[v] = (r, arr)
@@ -200,8 +247,7 @@ def snapshots_figure(ds: DatasetResult) -> Figure | None:
         if _valid_snapshots(z):
             found[v] = (r, z)
         else:
-            warnings.warn(f"run {r.path}: snapshots.npz does not match docs/RUN_FORMAT.md; left out of the figure",
-                          stacklevel=2)
+            warn_input(r.path, "snapshots.npz does not match docs/RUN_FORMAT.md; left out of the figure")
     if not found:
         return None
     cols = max(min(SNAPSHOT_COLUMNS, len(z["steps"])) for _, z in found.values())
@@ -271,19 +317,24 @@ def samples_figure(ds: DatasetResult) -> Figure | None:
 
 
 def _is_2d(ds: DatasetResult) -> bool:
-    return any(r.data_shape == (2,) or (r.path / "snapshots.npz").exists() for rs in ds.runs.values() for r in rs)
+    return any(r.data_shape == (2,) or (r.path / "snapshots.npz").exists() for r in ds.trained_runs)
 
 
 def make_figures(analysis: Analysis, out_dir: Path) -> dict[str, list[FigureFile]]:
     """Every figure for every data set, written under `out_dir`; data set -> its figures."""
-    all_variants = sorted({r.variant for r in analysis.runs})
-    pal = palette(all_variants)
+    pal = palette(sorted({k for ds in analysis.datasets for k in ds.rows}))
+    x = X_AXES[analysis.x_axis]
     out: dict[str, list[FigureFile]] = {}
     for ds in analysis.datasets:
         name = safe_name(ds.name)
-        made = [("curves", curves_figure(ds, pal), f"{ds.name}: metrics vs step (mean over seeds, band: min-max)"),
-                ("gradients", gradients_figure(ds, pal), f"{ds.name}: gradient norms vs step (log scale)"),
-                ("final", final_figure(ds, pal), f"{ds.name}: final metrics per run")]
+        made = [("curves", curves_figure(ds, pal, analysis.x_axis),
+                 f"{ds.name}: metrics vs {x} (mean over seeds, band: min-max, thin lines: each seed; infinite "
+                 "values are not drawn)"),
+                ("gradients", gradients_figure(ds, pal, analysis.x_axis),
+                 f"{ds.name}: gradient norms vs {x} (log scale)"),
+                ("final", final_figure(ds, pal),
+                 f"{ds.name}: final metrics per run (references in grey, right of the line; ▲ on the top edge: "
+                 "an infinite value)")]
         if _is_2d(ds):
             made.append(("snapshots", snapshots_figure(ds),
                          f"{ds.name}: generated (magenta) over real (black) samples at several steps; D's raw "

@@ -3,8 +3,10 @@
 The protocol of a metric value is the run's ``summary.json`` "protocol" (evaluator settings such
 as sample counts, reference seed, feature extractor and its weights' hash; the evaluation latent
 bank; the budget), flattened to dotted keys, with ``metric_versions`` narrowed to the metric
-itself. ``budget.n_dis`` (D steps per G step) is left out of the comparison: it is part of a
-variant (WGAN's five critic steps), not of how the number was measured; the caption states it.
+itself. ``budget.n_dis`` (D steps per G step; older runs kept it there) is left out of the
+comparison: it is part of a variant (WGAN's five critic steps), not of how the number was
+measured. Reference rows (real, null-*) are compared with the runs on the evaluator's settings
+and the metric's version only (:func:`narrow_to_evaluator`).
 """
 from __future__ import annotations
 
@@ -40,6 +42,12 @@ def metric_protocol(protocol: Mapping[str, Any], metric: str,
     return out
 
 
+def narrow_to_evaluator(flat: Mapping[str, Any], metric: str) -> dict[str, Any]:
+    """The part of a flattened metric protocol that a reference row shares with trained runs: the
+    evaluator's settings and the metric's version (a reference has no budget or latent bank)."""
+    return {k: v for k, v in flat.items() if k.startswith("evaluator.") or k == f"metric_versions.{metric}"}
+
+
 def protocol_id(flat: Mapping[str, Any]) -> str:
     """A short stable hash of a flattened protocol (the CSV's `protocol_id` column)."""
     return hashlib.sha256(json.dumps(dict(flat), sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -52,9 +60,11 @@ def _show(value: Any) -> str:
 _ABSENT = object()
 
 
-def check_column(dataset: str, metric: str, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+def check_column(dataset: str, metric: str, entries: Iterable[tuple[str, Mapping[str, Any]]],
+                 what: str = "") -> dict[str, Any]:
     """Refuse (HarnessError, one line) to put values measured under different protocols in one
-    column. `entries`: (run label, flattened protocol). Returns the common protocol."""
+    column. `entries`: (run label, flattened protocol); `what`: who is compared, for the message
+    (default: the runs). Returns the common protocol."""
     entries = list(entries)
     if not entries:
         return {}
@@ -68,8 +78,9 @@ def check_column(dataset: str, metric: str, entries: Iterable[tuple[str, Mapping
             parts = [f"{value} for {_labels(labels)}" for value, labels in sorted(groups.items())]
             diffs.append(f"{key} ({'; '.join(parts)})")
     if diffs:
-        raise HarnessError(f"refusing to put {metric} on {dataset} measured under different protocols in one column: "
-                           f"they differ in {', '.join(diffs)}")
+        who = f" ({what})" if what else ""
+        raise HarnessError(f"refusing to put {metric} on {dataset} measured under different protocols in one "
+                           f"column{who}: they differ in {', '.join(diffs)}")
     return dict(entries[0][1])
 
 

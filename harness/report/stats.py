@@ -1,33 +1,47 @@
 """Statistics across seeds: descriptive statistics, pairwise tests, Holm correction, effect sizes.
 
-Everything here is a pure function of arrays of per-seed values. NaN (a diverged run) is excluded
-from every statistic; +inf (reverse KL when no sample is high quality) is excluded from means,
-spreads and Welch's t but kept by the rank test, where it is the worst possible value. Callers show
-how many values were used (``n``) next to how many runs there were.
+Everything here is a pure function of arrays of per-seed values, under one rule for values that
+are not finite numbers:
 
-Sources: Mann & Whitney (1947) via :func:`scipy.stats.mannwhitneyu`; Welch (1947) via
-:func:`scipy.stats.ttest_ind` with ``equal_var=False``; Holm (1979), "A simple sequentially
-rejective multiple test procedure"; Cliff (1993) for Cliff's delta; Cohen (1988) for d with the
-pooled standard deviation; Efron & Tibshirani (1993) for the percentile bootstrap, via
-:func:`scipy.stats.bootstrap` with a fixed seed.
+- NaN (a run without a value, e.g. one that diverged before its first evaluation) is excluded
+  from every statistic and counted (``Summary.n_nan``), so a table can say so; it is never
+  averaged in.
+- +inf (reverse KL when no sample is high quality) is a real outcome, the worst one for a
+  lower-is-better metric: rank statistics (median, quartiles, the Mann-Whitney test, Cliff's
+  delta, "best") order it by value; means and spreads cannot hold it, so they describe the finite
+  values and ``Summary.n_inf`` says how many runs were infinite; ``Summary.location`` (the mean
+  over every non-NaN value) is infinite as soon as one value is. Welch's t is undefined (n/a) for
+  a sample holding an infinite value.
+
+Sources: Mann & Whitney (1947) (no ties: :func:`scipy.stats.mannwhitneyu` with
+``method="exact"``; ties: the exact conditional distribution over all assignments, counted here);
+Welch (1947) via :func:`scipy.stats.ttest_ind` with ``equal_var=False``; Holm (1979), "A simple
+sequentially rejective multiple test procedure"; Cliff (1993) for Cliff's delta; Cohen (1988) for
+d with the pooled standard deviation; Student (1908) for the t interval of the mean.
 """
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import stats as sps
 
 TESTS = ("mannwhitney", "welch")
 EFFECT_NAMES = {"mannwhitney": "cliffs_delta", "welch": "cohens_d"}
-BOOTSTRAP_RESAMPLES = 9999
-BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
-EXACT_LIMIT = 20_000  # exact Mann-Whitney p-values while C(n1 + n2, n1) is at most this
+# Mann-Whitney with ties: the exact distribution is counted by dynamic programming over rank sums,
+# O(n1 * N * N) work for N = n1 + n2 pooled values (about 7 ms at N = 40); beyond this N the
+# normal approximation (tie-corrected, with continuity correction) is used instead.
+EXACT_TIES_MAX_N = 100
+MW_METHODS = {
+    "exact": "exact (no ties: SciPy's exact null distribution of U)",
+    "exact-ties": "exact with ties (all C(n1+n2, n1) assignments of the pooled values, counted by rank sum)",
+    "normal": "normal approximation (tie-corrected, continuity-corrected; more than "
+              f"{EXACT_TIES_MAX_N} pooled values with ties)",
+}
 
 
 def finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -38,19 +52,57 @@ def finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
 
 def not_nan(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """`values` as float64 without None and NaN, keeping +-inf: an infinite value (e.g. reverse KL with
-    no high-quality sample) is a real, worst-possible outcome that a rank test can order."""
+    no high-quality sample) is a real, worst-possible outcome that a rank statistic can order."""
     arr = np.asarray([np.nan if v is None else v for v in np.asarray(values, dtype=object).ravel()], dtype=np.float64)
     return arr[~np.isnan(arr)]
+
+
+def quantile(values: Sequence[float] | np.ndarray, q: float) -> float:
+    """The q-quantile of the non-NaN values with linear interpolation between order statistics (numpy's
+    default), where an infinite order statistic stays infinite instead of turning into NaN (inf - inf):
+    the median of [1, inf, inf] is inf, of [1, 2, inf] is 2. NaN for no value."""
+    x = np.sort(not_nan(values))
+    if len(x) == 0:
+        return math.nan
+    h = (len(x) - 1) * q
+    i = int(math.floor(h))
+    frac = h - i
+    lo, hi = float(x[i]), float(x[min(i + 1, len(x) - 1)])
+    if frac == 0 or lo == hi:
+        return lo
+    if math.isinf(lo) and math.isinf(hi):
+        return math.nan  # -inf and +inf
+    if math.isinf(lo):
+        return lo
+    if math.isinf(hi):
+        return hi
+    return lo + frac * (hi - lo)
+
+
+def location(values: Sequence[float] | np.ndarray) -> float:
+    """The mean over every non-NaN value: infinite as soon as one value is (NaN for no value or for
+    both signs of infinity). What orderings of cells use ("best point", "≈ null", null levels)."""
+    x = not_nan(values)
+    if len(x) == 0:
+        return math.nan
+    with np.errstate(invalid="ignore"):
+        return float(np.mean(x))
 
 
 # ----------------------------------------------------------------------------- descriptive
 @dataclass(frozen=True)
 class Summary:
-    """Descriptive statistics of one cell (variant x data set x metric). NaN where undefined:
-    std, se and the confidence interval need n >= 2; everything needs n >= 1."""
+    """Descriptive statistics of one cell (a row of the table x data set x metric).
 
-    n: int  # finite values used
-    n_total: int  # runs in the cell, finite or not
+    mean, std (ddof = 1), se and the t interval describe the `n` finite values; median and
+    quartiles every non-NaN value (an infinite one included, as an order statistic); `location`
+    the mean over every non-NaN value (infinite when one is). NaN where undefined: std, se and the
+    interval need n >= 2."""
+
+    n: int  # finite values
+    n_inf: int  # infinite values (either sign)
+    n_nan: int  # NaN values (runs without a value)
+    n_total: int  # runs in the cell
     mean: float
     std: float  # sample standard deviation (ddof = 1)
     se: float  # std / sqrt(n)
@@ -58,44 +110,51 @@ class Summary:
     q1: float
     q3: float
     iqr: float
-    ci_low: float  # percentile bootstrap CI of the mean
+    ci_low: float  # Student t interval of the mean
     ci_high: float
+    location: float
+    values: tuple[float, ...] = ()  # the per-seed values, in the order given (NaN and inf included)
 
 
-def bootstrap_ci(x: np.ndarray, confidence: float = CONFIDENCE, n_resamples: int = BOOTSTRAP_RESAMPLES,
-                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the mean, deterministic (fixed seed)."""
+def t_interval(x: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Student t confidence interval of the mean, mean +- t_{(1+c)/2, n-1} s / sqrt(n), of finite
+    values `x`; (NaN, NaN) for n < 2. Exact coverage for normal data at every n >= 2; see
+    :func:`interval_coverage` and docs/REPORTS.md for skewed data."""
     x = np.asarray(x, np.float64)
-    if len(x) < 2:
-        return math.nan, math.nan
-    if np.all(x == x[0]):
-        return float(x[0]), float(x[0])
-    kwargs = _rng_kwarg(np.random.default_rng(seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sps.bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                            method="percentile", vectorized=True, **kwargs)
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-def _rng_kwarg(rng: np.random.Generator) -> dict[str, np.random.Generator]:
-    # SciPy >= 1.15 calls it `rng`; older releases `random_state`
-    return {"rng": rng} if "rng" in inspect.signature(sps.bootstrap).parameters else {"random_state": rng}
-
-
-def describe(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE,
-             n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Summary:
-    raw = np.asarray(values, dtype=object).ravel()
-    x = finite(raw)
     n = len(x)
+    if n < 2:
+        return math.nan, math.nan
+    m, s = float(np.mean(x)), float(np.std(x, ddof=1))
+    half = float(sps.t.ppf((1 + confidence) / 2, n - 1)) * s / math.sqrt(n)
+    return m - half, m + half
+
+
+def describe(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE) -> Summary:
+    raw = np.asarray([np.nan if v is None else float(v) for v in np.asarray(values, dtype=object).ravel()],
+                     dtype=np.float64)
+    x = raw[np.isfinite(raw)]
+    n, n_nan = len(x), int(np.isnan(raw).sum())
+    n_inf = int(np.isinf(raw).sum())
     nan = math.nan
-    if n == 0:
-        return Summary(0, len(raw), nan, nan, nan, nan, nan, nan, nan, nan, nan)
-    q1, med, q3 = (float(v) for v in np.percentile(x, [25, 50, 75]))
+    q1, med, q3 = (quantile(raw, q) for q in (0.25, 0.5, 0.75))
+    with np.errstate(invalid="ignore"):
+        iqr = q3 - q1  # NaN (n/a) when both quartiles are the same infinity
+    mean = float(np.mean(x)) if n else nan
     std = float(np.std(x, ddof=1)) if n >= 2 else nan
     se = std / math.sqrt(n) if n >= 2 else nan
-    lo, hi = bootstrap_ci(x, confidence, n_resamples, seed)
-    return Summary(n, len(raw), float(np.mean(x)), std, se, med, q1, q3, q3 - q1, lo, hi)
+    lo, hi = t_interval(x, confidence)
+    return Summary(n, n_inf, n_nan, len(raw), mean, std, se, med, q1, q3, iqr, lo, hi, location(raw),
+                   tuple(float(v) for v in raw))
+
+
+def interval_coverage(draw: Callable[[np.random.Generator, tuple[int, int]], np.ndarray], true_mean: float,
+                      n: int, reps: int, seed: int = 0, confidence: float = CONFIDENCE) -> float:
+    """Fraction of `reps` simulated samples of size `n` (rows of ``draw(rng, (reps, n))``) whose
+    :func:`t_interval` holds `true_mean`: the interval's actual coverage for that distribution."""
+    x = np.asarray(draw(np.random.default_rng(seed), (reps, n)), np.float64)
+    m, s = x.mean(axis=1), x.std(axis=1, ddof=1)
+    half = float(sps.t.ppf((1 + confidence) / 2, n - 1)) * s / math.sqrt(n)
+    return float(np.mean((m - half <= true_mean) & (true_mean <= m + half)))
 
 
 # ----------------------------------------------------------------------------- effect sizes
@@ -110,10 +169,11 @@ def cliffs_delta(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
-    """(mean A - mean B) / pooled sd (ddof = 1) (Cohen 1988). NaN if n < 2 or the pooled sd is 0."""
+    """(mean A - mean B) / pooled sd (ddof = 1) (Cohen 1988). NaN if n < 2, a value is infinite or
+    the pooled sd is 0."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     na, nb = len(a), len(b)
-    if na < 2 or nb < 2:
+    if na < 2 or nb < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return math.nan
     pooled = math.sqrt(((na - 1) * np.var(a, ddof=1) + (nb - 1) * np.var(b, ddof=1)) / (na + nb - 2))
     if pooled == 0:
@@ -139,32 +199,68 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
-def test_pvalue(a: np.ndarray, b: np.ndarray, test: str = "mannwhitney") -> tuple[float, float]:
-    """(statistic, two-sided p) of `test` on finite samples a, b; NaN when it is undefined
-    (either sample has fewer than 2 values, or Welch's t with both variances 0)."""
+def _exact_ties_pvalue(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided p of the rank-sum (Mann-Whitney) test from its exact distribution given the pooled
+    values, ties included: under the null every one of the C(N, n1) ways to pick A's n1 values out
+    of the N pooled ones is equally likely. Doubled mid-ranks are integers, so the number of ways to
+    reach each rank sum of A is counted by dynamic programming (a subset-sum count over the ranks)
+    instead of enumerating the assignments. p = twice the smaller tail, at most 1 (SciPy's
+    convention for its exact and permutation tests)."""
+    pooled = np.concatenate([a, b])
+    n1, big_n = len(a), len(pooled)
+    r2 = np.rint(2 * sps.rankdata(pooled)).astype(np.int64)
+    top = int(np.sort(r2)[-n1:].sum())
+    ways = np.zeros((n1 + 1, top + 1))  # ways[k, s]: subsets of k values with doubled-rank sum s
+    ways[0, 0] = 1.0
+    for r in r2:
+        ways[1:, r:] = ways[1:, r:] + ways[:-1, : top + 1 - r]  # the right side is read before writing
+    dist = ways[n1] / math.comb(big_n, n1)
+    observed = int(r2[:n1].sum())
+    upper, lower = float(dist[observed:].sum()), float(dist[: observed + 1].sum())
+    return min(1.0, 2.0 * min(upper, lower))
+
+
+def mannwhitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
+    """(U of `a`, two-sided p, method) of the Mann-Whitney U test; the method (a key of MW_METHODS):
+
+    - no tie among the pooled values: ``"exact"``, SciPy's exact null distribution (any size);
+    - ties and at most EXACT_TIES_MAX_N pooled values: ``"exact-ties"``, the exact distribution given
+      the tied values (:func:`_exact_ties_pvalue`), what a permutation test over every assignment gives;
+    - ties and more values: ``"normal"``, the tie-corrected normal approximation.
+
+    Infinite values are ranked like any other (+inf above every finite value; equal infinities tie)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    pooled = np.concatenate([a, b])
+    ties = len(np.unique(pooled)) < len(pooled)
+    if not ties:
+        res = sps.mannwhitneyu(a, b, alternative="two-sided", method="exact")
+        return float(res.statistic), float(res.pvalue), "exact"
+    if len(pooled) <= EXACT_TIES_MAX_N:
+        u = float(sps.rankdata(pooled)[: len(a)].sum() - len(a) * (len(a) + 1) / 2)
+        return u, _exact_ties_pvalue(a, b), "exact-ties"
+    res = sps.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
+    return float(res.statistic), float(res.pvalue), "normal"
+
+
+def test_pvalue(a: np.ndarray, b: np.ndarray, test: str = "mannwhitney") -> tuple[float, float, str]:
+    """(statistic, two-sided p, method) of `test` on non-NaN samples a, b; NaN and an "n/a: ..."
+    method when it is undefined (either sample has fewer than 2 values; for Welch's t also an
+    infinite value, or both variances 0)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if len(a) < 2 or len(b) < 2:
-        return math.nan, math.nan
+        return math.nan, math.nan, "n/a: fewer than 2 values"
     if test == "mannwhitney":
-        res = sps.mannwhitneyu(a, b, alternative="two-sided", method=_mw_method(len(a), len(b)))
-    elif test == "welch":
+        return mannwhitney(a, b)
+    if test == "welch":
+        if not (np.isfinite(a).all() and np.isfinite(b).all()):
+            return math.nan, math.nan, "n/a: infinite value"
         if np.var(a) == 0 and np.var(b) == 0:
-            return math.nan, math.nan
+            return math.nan, math.nan, "n/a: no variance"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = sps.ttest_ind(a, b, equal_var=False)
-    else:
-        raise ValueError(f"unknown test {test!r}; known: {', '.join(TESTS)}")
-    return float(res.statistic), float(res.pvalue)
-
-
-def _mw_method(n1: int, n2: int) -> object:
-    # Exact over all C(n1 + n2, n1) assignments (ties handled exactly, as a permutation test) when
-    # that is cheap; SciPy's "auto" would switch to the normal approximation as soon as there is a
-    # tie, which is anti-conservative at n = 3 (p = 0.047 where the exact p is 0.1).
-    if math.comb(n1 + n2, n1) <= EXACT_LIMIT:
-        return sps.PermutationMethod(n_resamples=np.inf)
-    return "auto"
+        return float(res.statistic), float(res.pvalue), "welch"
+    raise ValueError(f"unknown test {test!r}; known: {', '.join(TESTS)}")
 
 
 def effect_size(a: np.ndarray, b: np.ndarray, test: str = "mannwhitney") -> float:
@@ -173,14 +269,12 @@ def effect_size(a: np.ndarray, b: np.ndarray, test: str = "mannwhitney") -> floa
 
 
 def min_pvalue_mannwhitney(n1: int, n2: int) -> float:
-    """Smallest two-sided p the Mann-Whitney test used here can return for sizes n1, n2. Exact:
-    both extreme orders out of C(n1 + n2, n1) equally likely ones, so 2 / C(n1 + n2, n1); beyond
-    EXACT_LIMIT, the p of two completely separated samples."""
+    """Smallest two-sided p the Mann-Whitney test used here can return for sizes n1, n2: both
+    extreme orders out of C(n1 + n2, n1) equally likely ones, 2 / C(n1 + n2, n1) (the p of two
+    completely separated samples, which have no tie and so take the exact method)."""
     if n1 < 1 or n2 < 1:
         return 1.0
-    if math.comb(n1 + n2, n1) <= EXACT_LIMIT:
-        return min(1.0, 2.0 / math.comb(n1 + n2, n1))
-    return float(sps.mannwhitneyu(np.arange(n1), np.arange(n1, n1 + n2), alternative="two-sided").pvalue)
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
 
 
 def seeds_needed(n_comparisons: int, level: float, limit: int = 50) -> int | None:
@@ -194,15 +288,16 @@ def seeds_needed(n_comparisons: int, level: float, limit: int = 50) -> int | Non
 
 @dataclass(frozen=True)
 class Comparison:
-    """One pairwise comparison of variants `a` and `b` on one data set and metric."""
+    """One pairwise comparison of rows `a` and `b` on one data set and metric."""
 
     dataset: str
     metric: str
     a: str
     b: str
-    n_a: int
+    n_a: int  # values the test used (non-NaN; the rank test keeps infinite ones)
     n_b: int
     test: str
+    method: str  # how p was computed: a key of MW_METHODS, "welch", or "n/a: <why>"
     statistic: float
     p: float
     p_holm: float  # Holm-adjusted over the comparisons of this data set and metric (the family)
@@ -210,7 +305,7 @@ class Comparison:
     cliffs_delta: float
     cohens_d: float
     significant: bool  # p_holm < level
-    better: str | None  # the significantly better variant, or None (a tie or untestable)
+    better: str | None  # the significantly better row, or None (a tie or untestable)
 
 
 def _direction(a: np.ndarray, b: np.ndarray, test: str) -> float:
@@ -221,16 +316,16 @@ def _direction(a: np.ndarray, b: np.ndarray, test: str) -> float:
 
 def pairwise(groups: Mapping[str, Sequence[float]], higher_is_better: bool, *, test: str = "mannwhitney",
              level: float = 0.05, dataset: str = "", metric: str = "") -> list[Comparison]:
-    """All pairs of `groups` (variant -> per-seed values), in the order of `groups`, one family:
-    Holm's correction runs over these comparisons only."""
+    """All pairs of `groups` (row -> per-seed values), in the order of `groups`, one family: Holm's
+    correction runs over these comparisons only. NaN values are left out (n_a, n_b say how many
+    values were used); infinite values are kept (see the module docstring)."""
     names = list(groups)
-    keep = not_nan if test == "mannwhitney" else finite  # ranks order +-inf; means cannot
-    data = {k: keep(v) for k, v in groups.items()}
+    data = {k: not_nan(v) for k, v in groups.items()}
     pairs = [(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
     raw = [test_pvalue(data[a], data[b], test) for a, b in pairs]
-    adjusted = holm([p for _, p in raw])
+    adjusted = holm([p for _, p, _ in raw])
     out = []
-    for (a, b), (stat, p), padj in zip(pairs, raw, adjusted):
+    for (a, b), (stat, p, method), padj in zip(pairs, raw, adjusted):
         xa, xb = data[a], data[b]
         significant = bool(np.isfinite(padj) and padj < level)
         better = None
@@ -240,14 +335,13 @@ def pairwise(groups: Mapping[str, Sequence[float]], higher_is_better: bool, *, t
                 better = a if (d > 0) == higher_is_better else b
             else:
                 significant = False
-        out.append(Comparison(dataset, metric, a, b, len(xa), len(xb), test, stat, p, float(padj),
-                              effect_size(xa, xb, test), cliffs_delta(xa, xb), cohens_d(finite(xa), finite(xb)),
-                              significant, better))
+        out.append(Comparison(dataset, metric, a, b, len(xa), len(xb), test, method, stat, p, float(padj),
+                              effect_size(xa, xb, test), cliffs_delta(xa, xb), cohens_d(xa, xb), significant, better))
     return out
 
 
 def best_variant(comparisons: Sequence[Comparison], variants: Sequence[str]) -> str | None:
-    """The variant significantly better than every other one, else None (ties stay ties)."""
+    """The row significantly better than every other one, else None (ties stay ties)."""
     if len(variants) < 2:
         return None
     for v in variants:
@@ -258,7 +352,7 @@ def best_variant(comparisons: Sequence[Comparison], variants: Sequence[str]) -> 
 
 
 def outcome(c: Comparison, row: str) -> str:
-    """'better', 'worse', 'tie' or 'n/a' for variant `row` in comparison `c`."""
+    """'better', 'worse', 'tie' or 'n/a' for row `row` in comparison `c`."""
     if not np.isfinite(c.p_holm):
         return "n/a"
     if c.better is None:
@@ -266,16 +360,55 @@ def outcome(c: Comparison, row: str) -> str:
     return "better" if c.better == row else "worse"
 
 
-def significance_reachable(sizes: Sequence[int], level: float, test: str = "mannwhitney") -> bool:
-    """Whether any Holm-corrected comparison among groups of these sizes can fall below `level`.
+@dataclass(frozen=True)
+class Reach:
+    """Whether a family of comparisons can reach the level at all, from the sizes its tests used."""
 
-    Holm's smallest adjusted p is m * p_(1), so a family of m exact Mann-Whitney tests needs
-    m * min_p < level for its most extreme pair. Welch's t has no such floor (returns True)."""
-    usable = [n for n in sizes if n >= 2]
-    m = len(usable) * (len(usable) - 1) // 2
+    reachable: bool
+    m: int  # comparisons with a p-value (Holm's family size)
+    floor: float  # the smallest p any of them can return (Mann-Whitney; 0 for Welch; NaN with none)
+    sizes: tuple[tuple[int, int], ...]  # (n_a, n_b) of the comparisons with a p-value
+
+
+def reachability(comparisons: Sequence[Comparison], level: float) -> Reach:
+    """Holm's smallest adjusted p is m * p_(1), so a family of m Mann-Whitney tests can reach `level`
+    only if m * (the smallest possible p of its most extreme pair) < level. The sizes are those the
+    tests used (NaN left out, infinite values kept), so this never contradicts the tests themselves.
+    Welch's t has no such floor: any family with a testable pair can reach it."""
+    usable = [c for c in comparisons if np.isfinite(c.p)]
+    sizes = tuple((c.n_a, c.n_b) for c in usable)
+    m = len(usable)
     if m == 0:
+        return Reach(False, 0, math.nan, sizes)
+    if usable[0].test != "mannwhitney":
+        return Reach(True, m, 0.0, sizes)
+    floor = min(min_pvalue_mannwhitney(a, b) for a, b in sizes)
+    return Reach(m * floor < level, m, floor, sizes)
+
+
+# ----------------------------------------------------------------------------- reference rows
+def spread(*cells: Summary) -> float:
+    """The larger standard deviation of `cells` (finite ones only; 0 when none has one)."""
+    sds = [c.std for c in cells if math.isfinite(c.std)]
+    return max(sds) if sds else 0.0
+
+
+def near_null(cell: Summary, null: Summary, higher_is_better: bool) -> bool:
+    """True when `cell` is not better than the `null` row by more than the larger of their standard
+    deviations: (cell - null) in the better direction <= max(std cell, std null). Compares the
+    locations (means over non-NaN values, infinite when a value is), so a worse, equal or infinitely
+    bad cell is "≈ null". False when either has no value."""
+    a, b = cell.location, null.location
+    if math.isnan(a) or math.isnan(b):
         return False
-    if test != "mannwhitney":
-        return True
-    floor = min(min_pvalue_mannwhitney(x, y) for i, x in enumerate(usable) for y in usable[i + 1:])
-    return m * floor < level
+    with np.errstate(invalid="ignore"):
+        gain = (a - b) if higher_is_better else (b - a)
+    return not gain > spread(cell, null)  # inf - inf (both infinitely bad) is NaN: not better
+
+
+def best_of(cells: Mapping[str, Summary], higher_is_better: bool) -> str | None:
+    """The key of the cell with the best location (ties: the first key); None without a value."""
+    scored = [(k, c.location) for k, c in cells.items() if not math.isnan(c.location)]
+    if not scored:
+        return None
+    return (max if higher_is_better else min)(scored, key=lambda kv: kv[1])[0]

@@ -19,6 +19,7 @@ class Table:
     rows: list[list[str]]
     bold: set[tuple[int, int]] = field(default_factory=set)  # (row, column) cells to emphasise
     align: str = ""  # one of "l", "r", "c" per column; default: first column left, the rest right
+    rule_before: int | None = None  # a rule above this row (the reference rows below the trained ones)
 
 
 @dataclass
@@ -88,6 +89,7 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
         "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
         "th,td{padding:0.25em 0.6em;border-bottom:1px solid #ddd}th{border-bottom:2px solid #444}"
         "td.l,th.l{text-align:left}td.r,th.r{text-align:right}td.c,th.c{text-align:center}"
+        "tr.rule td{border-top:2px solid #444}"
         "img{max-width:100%;height:auto;display:block;margin:1em 0}code{background:#f4f4f4}")
 
 
@@ -106,7 +108,7 @@ def table_html(table: Table) -> str:
         for j, (c, a) in enumerate(zip(row, al)):
             text = _inline_html(c)
             cells.append(f'<td class="{a}">' + (f"<b>{text}</b>" if (i, j) in table.bold and c else text) + "</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        body.append(('<tr class="rule">' if i == table.rule_before else "<tr>") + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
 
 
@@ -135,7 +137,9 @@ _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                 "<": r"\textless{}", ">": r"\textgreater{}"}
 _TEX_UNICODE = {"±": r"$\pm$", "σ": r"$\sigma$", "–": "--", "—": "---", "×": r"$\times$", "≥": r"$\geq$",
-                "≤": r"$\leq$", "α": r"$\alpha$", "λ": r"$\lambda$", "µ": r"$\mu$", "μ": r"$\mu$"}
+                "≤": r"$\leq$", "α": r"$\alpha$", "λ": r"$\lambda$", "µ": r"$\mu$", "μ": r"$\mu$",
+                "∞": r"$\infty$", "≈": r"$\approx$", "−": r"$-$", "↑": r"$\uparrow$", "↓": r"$\downarrow$",
+                "δ": r"$\delta$", "“": "``", "”": "''", "‘": "`", "’": "'"}
 
 
 def tex_escape(text: str) -> str:
@@ -155,11 +159,15 @@ def tex_escape(text: str) -> str:
 
 
 def tex_table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str, label: str,
-              align: str) -> str:
-    """A booktabs table; `header` and `rows` are LaTeX already (escape with :func:`tex_escape`)."""
+              align: str, rule_before: int | None = None) -> str:
+    """A booktabs table; `header` and `rows` are LaTeX already (escape with :func:`tex_escape`);
+    a \\midrule above row `rule_before`."""
     lines = [r"\begin{table}[htbp]", r"\centering", r"\small", f"\\caption{{{caption}}}", f"\\label{{{label}}}",
              f"\\begin{{tabular}}{{{align}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
-    lines += [" & ".join(r) + r" \\" for r in rows]
+    for i, r in enumerate(rows):
+        if i == rule_before and i > 0:
+            lines.append(r"\midrule")
+        lines.append(" & ".join(r) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines)
 
