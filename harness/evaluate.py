@@ -57,7 +57,7 @@ def evaluate_samples(samples: Any, dataset: str, overrides: Mapping[str, Any] | 
     and protocol as a run's final evaluation."""
     cfg = make_config(dataset_defaults(dataset), overrides or {})
     check_device(device)
-    arr = load_samples(samples) if isinstance(samples, (str, Path)) else samples
     data = make_dataset(dataset, cfg)
-    evaluator = make_evaluator(data, cfg, device)
+    evaluator = make_evaluator(data, cfg, device)  # options and preconditions, before reading the samples
+    arr = load_samples(samples) if isinstance(samples, (str, Path)) else samples
     return evaluator.evaluate(evaluator.check_samples(arr))

@@ -27,6 +27,22 @@ def run_cli(*args, cwd=None):
     (["evaluate", "--dataset", "ring8", "missing.npy"], "samples file not found: missing.npy"),
     (["evaluate", "--dataset", "ring7", "x.npy"], "unknown data set 'ring7'"),
     (["report", "nowhere", "--out", "r"], "runs directory not found: nowhere"),
+    # options that apply nowhere, and preconditions, found before any work
+    (["run", "--datasets", "ring8", "--set", "features=digits-classifier"],
+     "features='digits-classifier' does not apply to data set 'ring8' (its evaluator takes: n_w1)"),
+    (["run", "--suite", "stacked-digits", "--set", "n_w1=500"], "n_w1=500 does not apply to data set 'stacked-digits'"),
+    (["run", "--suite", "stacked-digits", "--set", "features=inception-v3", "--set", "feature_weights=nope.pth"],
+     "nope.pth"),
+    (["run", "--suite", "stacked-digits", "--set", "n_eval=150"],
+     "digits-classifier features than feature dimensions: got N = 150 for d = 192"),
+    (["evaluate", "--dataset", "ring8", "--set", "features=digits-classifier", "x.npy"], "does not apply to data set 'ring8'"),
+    # --grid
+    (["run", "--grid", "lr_gg=1e-3,1e-4"], "unknown --grid key 'lr_gg' (did you mean 'lr_g'?)"),
+    (["run", "--grid", "lr_g="], "--grid lr_g: empty list of values"),
+    (["run", "--grid", "steps=10,ten"], "steps='ten': expected int"),
+    (["run", "--grid", "lr_g=1e-3,1e-4", "--set", "lr_g=1e-3"], "lr_g is given both with --grid and with --set"),
+    (["run", "--grid", "lr_g=1e-3,0.001"], "a value is listed twice"),
+    (["run", "--grid", "loss=hinge,hing"], "unknown value for loss 'hing'"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys, args, needle):
     monkeypatch.chdir(tmp_path)
@@ -37,6 +53,21 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
     assert len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_grid_runs_every_point_on_every_seed_in_its_own_directory(tmp_path, tiny):
+    from harness.suite import SuiteSpec, expand_suite, grid_points
+
+    assert grid_points({"a": [1, 2], "b": ["x", "y", "z"]}) == [
+        {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "z"}, {"a": 2, "b": "x"}, {"a": 2, "b": "y"}, {"a": 2, "b": "z"}]
+    suite = SuiteSpec("t", ("vanilla",), ("ring8",), (0, 1), overrides=tiny)
+    specs = expand_suite(suite, grid={"lr_g": [1e-4, 1e-3]})
+    assert [(s.config.lr_g, s.seed, s.point) for s in specs] == [
+        (1e-4, 0, "lr_g=0.0001"), (1e-4, 1, "lr_g=0.0001"), (1e-3, 0, "lr_g=0.001"), (1e-3, 1, "lr_g=0.001")]
+    from harness.runs import run_dir
+
+    assert run_dir(tmp_path, specs[2]) == tmp_path / "vanilla" / "ring8" / "lr_g=0.001" / "seed-0"
+    assert len({s.fingerprint() for s in specs}) == 4
 
 
 def test_the_console_script_exits_2_with_one_line(tmp_path):

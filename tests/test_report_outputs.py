@@ -23,14 +23,18 @@ NAN = float("nan")
 
 def build(root, n_seeds=5, diverge=("bad", 4)):
     """3 variants on ring8: 'good' covers the most modes (significant at n >= 5); hq_fraction is a
-    tie; one run of 'bad' diverged (NaN metrics)."""
+    tie; one run of 'bad' diverged (NaN metrics). Each run measured its evaluation noise (5 banks),
+    and a null-gaussian reference row per seed sits at 5 modes and 0.3 % high quality."""
     for s in range(n_seeds):
+        make_reference(root, "null-gaussian", "ring8", s, mixture_metrics(5.0, hq=0.003, kl=0.6, fd=0.003, w1=0.9))
         for v, modes in (("good", 8.0), ("mid", 6.0), ("bad", 3.0)):
             m = mixture_metrics(modes - 0.1 * s, hq=0.90 + 0.01 * ((s + len(v)) % 3), fd=0.05 + 0.01 * s)
             if (v, s) == diverge:
                 make_run(root, v, "ring8", s, {k: NAN for k in m}, status="diverged", step=321, reason="loss_d is NaN")
             else:
-                make_run(root, v, "ring8", s, m)
+                noise = {"n_banks": 5, "sd": {"modes_covered": 0.4, "hq_fraction": 0.005, "reverse_kl": 0.01,
+                                              "frechet_distance": 0.005, "w1": 0.01}, "mean": m}
+                make_run(root, v, "ring8", s, m, summary_extra={"eval_noise": noise})
     return root
 
 
@@ -83,10 +87,11 @@ def test_diverged_runs_are_counted_not_dropped(five, tmp_path):
     out = write_report(five, tmp_path / "out", formats=("md", "csv"), figures=False)
     md = out["md"].read_text()
     assert "| bad | 5 (1 diverged) |" in md
-    assert "| bad | 1/5 | 4/5 | 0/5 | 0/5 | 0/5 |" in md  # 1 diverged, 4 collapsed (3 of 8 modes)
+    # 1 diverged, 4 collapsed (3 of 8 modes at 90 % high quality, far above the null row's 0.3 %)
+    assert "| bad | 1/5 | 4/5 | 0/5 | 0/5 | 0/5 | 0/5 | 0/5 | 0/5 | 0/5 |" in md
     assert "`bad/ring8/seed-4`: diverged at step 321: loss_d is NaN" in md
     # mean and std of 3.0, 2.9, 2.8, 2.7: the NaN is left out, and said so
-    assert "| 2.85 ± 0.13 in 4/5; diverged in 1/5 |" in md
+    assert "| 2.85 ± 0.13 in 4/5; diverged in 1/5 (≈ null) |" in md  # 2.85 modes: below the null row's 5
     rows = [r for r in read_csv(out["csv"]) if r["variant"] == "bad" and r["seed"] == "4"]
     assert len(rows) == 5 and {r["verdict"] for r in rows} == {"diverged"} and rows[0]["value"] == "nan"
 
@@ -101,7 +106,7 @@ def test_tables_are_byte_identical_across_report_runs(five, tmp_path):
 def test_results_csv_is_tidy_and_full_precision(five, tmp_path):
     out = write_report(five, tmp_path / "out", formats=("csv",), metrics="modes_covered,w1")
     rows = read_csv(out["csv"])
-    assert len(rows) == 15 * 2
+    assert len(rows) == (15 + 5) * 2  # 15 runs and 5 reference rows (null-gaussian per seed)
     assert {r["metric"] for r in rows} == {"modes_covered", "w1"}
     r = next(r for r in rows if (r["variant"], r["seed"], r["metric"]) == ("mid", "3", "modes_covered"))
     assert float(r["value"]) == 6.0 - 0.1 * 3  # repr round-trips exactly
@@ -544,6 +549,7 @@ def test_each_run_file_is_read_once(five, tmp_path, monkeypatch):
     monkeypatch.setattr(collect, "read_jsonl", counting(real_read_jsonl))
     write_report(five, tmp_path / "out", formats=("md", "csv"), figures=False)
     names = Counter(p.rsplit("/", 1)[1] for p in reads)
-    assert names == {n: 15 for n in ("spec.json", "status.json", "summary.json", "manifest.json", "history.jsonl",
-                                     "evaluations.jsonl")}
+    # 15 runs and 5 reference rows; reference rows have no history or evaluations
+    assert names == {**{n: 20 for n in ("spec.json", "status.json", "summary.json", "manifest.json")},
+                     "history.jsonl": 15, "evaluations.jsonl": 15}
     assert set(reads.values()) == {1}

@@ -391,12 +391,12 @@ def test_curve_statistics_known_answers():
     low = curve_stats(e, "m", higher_is_better=False, target=1.5)
     assert (low.best, low.best_step, low.gap, low.steps_to_target) == (1.0, 0, 1.0, 0)
     never = curve_stats(e, "m", higher_is_better=True, target=10)
-    assert math.isnan(never.steps_to_target)
+    assert never.steps_to_target == math.inf  # never reached: the worst value, counted (not dropped)
 
 
 def test_curve_statistics_skip_nan_and_missing_rows():
     e = pd.DataFrame({"step": [100, 200, 300], "m": [1.0, 2.0, float("nan")]})
     c = curve_stats(e, "m", higher_is_better=True)
     assert (c.final, c.final_step) == (2.0, 200)
-    assert math.isnan(c.steps_to_target)
+    assert math.isnan(c.steps_to_target)  # no target: undefined
     assert math.isnan(curve_stats(pd.DataFrame(), "m", True).best)
