@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--variants", type=_csv, help="comma-separated variants (replaces the suite's)")
     r.add_argument("--datasets", type=_csv, help="comma-separated data sets (replaces the suite's)")
     r.add_argument("--seeds", type=parse_seeds, help="seeds, e.g. 0,1,2 or 0-4 (replaces the suite's)")
+    r.add_argument("--setting", default=None,
+                   help="named hyper-parameter setting of every run (default: the suite's; see `gan-harness list "
+                        "settings`), e.g. authors for each variant's published image-scale values")
     r.add_argument("--steps", type=str, help="G steps per run (same as --set steps=N)")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override any hyper-parameter, repeatable (see `gan-harness list keys`)")
@@ -99,35 +102,42 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--x-axis", default="g_steps", help="curves against g_steps (default), d_steps or wall_time")
 
     ls = sub.add_parser("list", help="list variants, data sets, suites, metrics, config keys")
-    ls.add_argument("what", nargs="?", default="all", choices=["all", "variants", "datasets", "suites", "metrics", "keys"])
+    ls.add_argument("what", nargs="?", default="all", choices=["all", "variants", "datasets", "suites", "settings", "metrics", "keys"])
     return p
 
 
 # ----------------------------------------------------------------------------- commands
 def parse_grid(items: list[str], overrides: dict[str, Any]) -> dict[str, list[Any]]:
-    """``--grid name=v1,v2`` (repeatable) -> {name: [typed values]}; a key may not also be --set."""
+    """``--grid name=v1,v2`` (repeatable) -> {name: [typed values]}; a key may not also be --set.
+    Tied keys, ``--grid lr_g,lr_d=1e-3,2e-3``, take the same value at each point (key "lr_g,lr_d")."""
     from .spec import FIELDS, _coerce, unknown_key_message
 
     grid: dict[str, list[Any]] = {}
+    seen: set[str] = set()
     for item in items:
         if "=" not in item:
-            raise HarnessError(f"--grid {item!r}: expected name=v1,v2,...")
+            raise HarnessError(f"--grid {item!r}: expected name=v1,v2,... (or tied names: a,b=v1,v2,...)")
         key, values = (x.strip() for x in item.split("=", 1))
-        if key not in FIELDS:
-            raise HarnessError(unknown_key_message(key, sorted(FIELDS), what="--grid key"))
-        if key in grid:
-            raise HarnessError(f"--grid {key} is given twice; list all its values once: {key}=v1,v2,...")
-        if key in overrides:
-            raise HarnessError(f"{key} is given both with --grid and with --set/--steps; use one of them")
+        names = [k.strip() for k in key.split(",")]
+        for name in names:
+            if name not in FIELDS:
+                raise HarnessError(unknown_key_message(name, sorted(FIELDS), what="--grid key"))
+            if name in seen:
+                raise HarnessError(f"--grid {name} is given twice; list all its values once: {name}=v1,v2,...")
+            if name in overrides:
+                raise HarnessError(f"{name} is given both with --grid and with --set/--steps; use one of them")
+            seen.add(name)
         parts = [v.strip() for v in values.split(",")]
         if not any(parts):
             raise HarnessError(f"--grid {key}: empty list of values")
         if not all(parts):
             raise HarnessError(f"--grid {key}={values}: empty value in the list")
-        typed = [_coerce(key, v) for v in parts]
+        typed = [_coerce(names[0], v) for v in parts]
+        for name in names[1:]:
+            [_coerce(name, v) for v in parts]
         if len(set(map(str, typed))) != len(typed):
             raise HarnessError(f"--grid {key}={values}: a value is listed twice")
-        grid[key] = typed
+        grid[",".join(names)] = typed
     return grid
 
 
@@ -143,6 +153,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         changes["datasets"] = tuple(args.datasets)
     if args.seeds:
         changes["seeds"] = tuple(args.seeds)
+    if args.setting is not None:
+        from .settings import get_setting
+
+        changes["setting"] = get_setting(args.setting).name
     suite = suite.with_(**changes) if changes else suite
     overrides = parse_set(args.sets)
     if args.steps is not None:
@@ -160,7 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     specs = expand_suite(suite, overrides, device=args.device, grid=grid)  # validates every name and value
     plan(specs, out)  # refuses directories holding other configs, before any work
     jobs = args.jobs or (1 if args.device.startswith("cuda") else default_jobs())
-    print(f"suite {suite.name}: {len(specs)} runs -> {out} (jobs={jobs}, device={args.device})", file=sys.stderr)
+    print(f"suite {suite.name}: {len(specs)} runs -> {out} (setting {suite.setting}, jobs={jobs}, "
+          f"device={args.device})", file=sys.stderr)
     results = run_specs(specs, out, jobs=jobs, threads=args.threads, progress=not args.quiet)
     counts: dict[str, int] = {}
     for res in results:
@@ -236,7 +251,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     if what in ("all", "suites"):
         print("suites:")
         for name, s in SUITES.items():
-            print(f"  {name:16s} {s.description}")
+            print(f"  {name:16s} {s.description} (setting {s.setting})")
+    if what in ("all", "settings"):
+        from .settings import SETTINGS
+
+        print("settings (--setting NAME):")
+        for name, st in SETTINGS.items():
+            values = ", ".join(f"{k}={v}" for k, v in st.overrides.items()) or "no overrides"
+            print(f"  {name:16s} {st.description} [{values}]")
     if what in ("all", "metrics"):
         print("metrics:")
         for name, m in METRICS.items():

@@ -17,7 +17,8 @@ from .data import DATASETS, Dataset, Evaluator, get_dataset
 from .errors import HarnessError
 from .nets import NETS
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
-from .spec import FIELDS, UPDATES, Config, RunSpec, choice_fields, make_config, unknown_key_message
+from .spec import FIELDS, LR_SCHEDULES, UPDATES, Config, RunSpec, choice_fields, make_config, unknown_key_message
+from .settings import DEFAULT_SETTING, get_setting
 from .variant import get_variant
 
 #: Config fields that only concern evaluation; each data set's evaluator declares which it takes.
@@ -33,6 +34,8 @@ def allowed_choices(kind: str) -> list[str]:
         return ["auto", *NETS.names()]
     if kind == "update":
         return list(UPDATES)
+    if kind == "lr_schedule":
+        return list(LR_SCHEDULES)
     raise HarnessError(f"config field kind {kind!r} has no registry")  # pragma: no cover (a programming error)
 
 
@@ -64,18 +67,20 @@ def check_device(device: str) -> torch.device:
 
 def resolve_run(variant: str, dataset: str, seed: int, overrides: Mapping[str, Any] | None = None,
                 device: str = "cpu", suite_overrides: Mapping[str, Any] | None = None,
-                grid: Mapping[str, Any] | None = None) -> RunSpec:
+                grid: Mapping[str, Any] | None = None, setting: str = DEFAULT_SETTING) -> RunSpec:
     """Validate names and values and build the RunSpec (raises HarnessError before any work).
-    Layers, lowest first: data set defaults < variant defaults < suite overrides < grid point < overrides."""
+    Layers, lowest first: data set defaults < variant defaults < setting (harness.settings) < suite
+    overrides < grid point < overrides."""
     v = get_variant(variant)
+    chosen = get_setting(setting)
     ds_defaults = dataset_defaults(dataset)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise HarnessError(f"seed must be a non-negative integer, got {seed!r}")
-    cfg = make_config(ds_defaults, v.defaults, suite_overrides or {}, grid or {}, overrides or {})
+    cfg = make_config(ds_defaults, v.defaults, chosen.overrides, suite_overrides or {}, grid or {}, overrides or {})
     check_choices(cfg)
     check_device(device)
     return RunSpec(variant=variant, dataset=dataset, seed=int(seed), config=cfg, device=device,
-                   grid=dict(sorted((grid or {}).items())))
+                   grid=dict(sorted((grid or {}).items())), setting=setting)
 
 
 def make_dataset(name: str, config: Config) -> Dataset:

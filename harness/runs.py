@@ -231,7 +231,7 @@ def _row(path: Path) -> dict[str, Any]:
                            "reason": status.get("reason"), "steps": spec["config"]["steps"],
                            "fingerprint": spec.get("fingerprint"), "device": spec.get("device"), "run_dir": str(path),
                            "reference": spec.get("reference") is True, "grid": json.dumps(grid, sort_keys=True),
-                           "point": point}
+                           "point": point, "setting": spec.get("setting", "")}
     summary_path = path / "summary.json"
     if summary_path.exists():
         summary = read_json(summary_path)
@@ -247,7 +247,8 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     """One row per run under `path`: variant, dataset, seed, status, step, reason, wall time, one
     column per final metric (modes_covered, hq_fraction, reverse_kl, frechet_distance, w1, ...),
     the protocol (JSON), run_dir, "reference" (True for the reference pseudo-runs real, null-*),
-    "grid" (the grid point as JSON, "{}" without one) and "point" (its label, "" without one).
+    "grid" (the grid point as JSON, "{}" without one), "point" (its label, "" without one) and
+    "setting" (the named hyper-parameter setting, "" for references and runs that predate settings).
     Unreadable runs are skipped with a warning naming each."""
     root = Path(path)
     if not root.exists():

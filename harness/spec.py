@@ -64,6 +64,8 @@ class Config:
     lr_d: float = _opt(2e-4, "discriminator learning rate", _positive)
     beta1: float = _opt(0.5, "Adam beta1", _unit_interval)
     beta2: float = _opt(0.999, "Adam beta2", _unit_interval)
+    lr_schedule: str = _opt("constant", "learning-rate schedule of both players: constant, or linear (decay to 0 at "
+                            "the last G step)", choices="lr_schedule")
     # measurement
     log_every: int = _opt(50, "probe interval in G steps", _positive)
     eval_every: int = _opt(500, "evaluation interval in G steps (0: at the end only)", _non_negative)
@@ -85,6 +87,7 @@ class Config:
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
 
 UPDATES = ("alternating", "simultaneous")
+LR_SCHEDULES = ("constant", "linear")
 
 
 def choice_fields() -> dict[str, str]:
@@ -192,6 +195,7 @@ class RunSpec:
     config: Config
     device: str = "cpu"
     grid: Mapping[str, Any] = field(default_factory=dict)  # the grid point of a --grid sweep ({} otherwise)
+    setting: str = "authors"  # the named hyper-parameter setting it was resolved under (harness.settings)
 
     @property
     def point(self) -> str:
@@ -205,17 +209,19 @@ class RunSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"variant": self.variant, "dataset": self.dataset, "seed": self.seed,
-                "device": self.device, "config": self.config.to_dict(), "grid": dict(self.grid)}
+                "device": self.device, "config": self.config.to_dict(), "grid": dict(self.grid),
+                "setting": self.setting}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RunSpec":
         return cls(variant=d["variant"], dataset=d["dataset"], seed=int(d["seed"]),
-                   config=make_config(d["config"]), device=d.get("device", "cpu"), grid=dict(d.get("grid") or {}))
+                   config=make_config(d["config"]), device=d.get("device", "cpu"), grid=dict(d.get("grid") or {}),
+                   setting=str(d.get("setting", "authors")))
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the numbers (the device is recorded, not hashed; the
-        grid point is already in the config)."""
-        payload = {k: v for k, v in self.to_dict().items() if k not in ("device", "grid")}
+        grid point and the setting are already in the config)."""
+        payload = {k: v for k, v in self.to_dict().items() if k not in ("device", "grid", "setting")}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -229,6 +235,7 @@ class SuiteSpec:
     seeds: tuple[int, ...]
     overrides: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    setting: str = "authors"  # the named hyper-parameter setting of every run (harness.settings)
 
     def with_(self, **changes: Any) -> "SuiteSpec":
         return dataclasses.replace(self, **changes)

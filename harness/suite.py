@@ -22,13 +22,14 @@ from .variant import Variant, get_variant
 
 SUITES: Registry[SuiteSpec] = Registry("suite")
 
-# The quick suite: the four reference variants on both 2-D mixtures, 3 seeds, a budget that fits
-# in <= 10 minutes on a 2-core machine (measured figures in the README).
-QUICK_OVERRIDES: dict[str, Any] = {"steps": 1000, "batch_size": 256, "log_every": 50, "eval_every": 250, "n_eval": 2500}
+# The quick suite: the four reference variants on both 2-D mixtures, 3 seeds, under the 2-d setting
+# (harness.settings: equal G and D steps for every variant), a budget that fits in <= 10 minutes on
+# a 2-core machine (measured figures in the README; chosen by the sweep in reports/sweep-2d).
+QUICK_OVERRIDES: dict[str, Any] = {"steps": 3000, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500}
 SUITES.register("quick", SuiteSpec(
     name="quick", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8", "grid25"), seeds=(0, 1, 2),
-    overrides=QUICK_OVERRIDES,
-    description="4 variants x ring8, grid25 x 3 seeds on 2-D mixtures (CPU, minutes)"))
+    overrides=QUICK_OVERRIDES, setting="2d",
+    description="4 variants x ring8, grid25 x 3 seeds on 2-D mixtures, equal budgets (CPU, minutes)"))
 
 # The image track's 1,000-mode benchmark: budget chosen so the suite fits in <= 30 minutes on a
 # 2-core CPU (measured figures in the README); scale it up on a GPU with --device cuda --set steps=...
@@ -54,19 +55,22 @@ def expand_suite(suite: SuiteSpec, overrides: Mapping[str, Any] | None = None, d
     if not suite.variants or not suite.datasets or not suite.seeds:
         raise HarnessError(f"suite {suite.name!r} has no runs (variants, datasets and seeds must be non-empty)")
     points = grid_points(grid)
-    specs = [resolve_run(v, d, s, overrides, device=device, suite_overrides=suite.overrides, grid=point)
+    specs = [resolve_run(v, d, s, overrides, device=device, suite_overrides=suite.overrides, grid=point,
+                         setting=suite.setting)
              for d in suite.datasets for v in suite.variants for point in points for s in suite.seeds]
     check_preconditions(specs)
     return specs
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]]:
-    """The Cartesian product of a grid's values, one dict per point ([{}] without a grid)."""
+    """The Cartesian product of a grid's values, one dict per point ([{}] without a grid). A key
+    "a,b" ties a and b: both take each of its values."""
     points: list[dict[str, Any]] = [{}]
     for key, values in (grid or {}).items():
         if not values:
             raise HarnessError(f"--grid {key}: empty list of values")
-        points = [{**p, key: v} for p in points for v in values]
+        names = key.split(",")  # tied keys ("lr_g,lr_d") take the same value at each point
+        points = [{**p, **{name: v for name in names}} for p in points for v in values]
     return points
 
 

@@ -92,6 +92,16 @@ class _State:
         self.penalty = PENALTIES.get(cfg.penalty)
         self.constraint = CONSTRAINTS.get(cfg.constraint)
 
+    def schedule_lr(self) -> None:
+        """Set both optimisers' learning rate for the G step about to run (`lr_schedule`): linear
+        decays from the configured rate at step 1 to rate/steps at the last step."""
+        if self.cfg.lr_schedule == "constant":
+            return
+        factor = 1.0 - (self.step - 1) / self.cfg.steps
+        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
     def real(self) -> torch.Tensor:
         return self.data.sample(self.cfg.batch_size, self.streams["data"]).to(self.device)
 
@@ -310,6 +320,7 @@ def loop(run: _Run, writer: runs.RunWriter, progress: bool = False) -> None:
         bar = tqdm(total=cfg.steps, desc=run.spec.run_id, unit="step", leave=False)
     try:
         for state.step in range(1, cfg.steps + 1):
+            state.schedule_lr()
             probe = state.step % cfg.log_every == 0 or state.step == cfg.steps
             state.iteration(probe)
             state.check_finite()

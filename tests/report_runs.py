@@ -35,7 +35,7 @@ def make_run(root: Path, variant: str, dataset: str, seed: int, metrics: dict[st
              samples: np.ndarray | None = None, snapshots: dict[str, np.ndarray] | None = None,
              write_summary: bool = True, grid: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
              summary_extra: dict[str, Any] | None = None, wall_time: float = 1.0,
-             dataset_extra: dict[str, Any] | None = None) -> Path:
+             dataset_extra: dict[str, Any] | None = None, setting: str | None = None) -> Path:
     """A trained run. grid: its grid point (the run lives under <variant>/<dataset>/<point>/);
     config: extra spec.json config fields (e.g. n_dis); summary_extra: extra summary.json fields
     (e.g. g_steps, d_steps, eval_noise)."""
@@ -46,6 +46,8 @@ def make_run(root: Path, variant: str, dataset: str, seed: int, metrics: dict[st
             "config": {"steps": STEPS, "batch_size": 256, **(config or {})}, "fingerprint": "f" * 16}
     if grid:
         spec["grid"] = grid
+    if setting is not None:
+        spec["setting"] = setting
     atomic_write_json(path / "spec.json", spec)
     data = {"name": dataset, "shape": list(shape), **(dataset_extra or {})}
     if n_modes:

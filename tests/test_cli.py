@@ -43,6 +43,12 @@ def run_cli(*args, cwd=None):
     (["run", "--grid", "lr_g=1e-3,1e-4", "--set", "lr_g=1e-3"], "lr_g is given both with --grid and with --set"),
     (["run", "--grid", "lr_g=1e-3,0.001"], "a value is listed twice"),
     (["run", "--grid", "loss=hinge,hing"], "unknown value for loss 'hing'"),
+    (["run", "--grid", "lr_g,lr_gg=1e-3,1e-4"], "unknown --grid key 'lr_gg'"),
+    (["run", "--grid", "lr_g,lr_d=1e-3,1e-4", "--set", "lr_d=1e-3"], "lr_d is given both with --grid and with --set"),
+    (["run", "--grid", "lr_g,lr_d=1e-3", "--grid", "lr_d=1e-4"], "--grid lr_d is given twice"),
+    (["run", "--grid", "steps,lr_g=10,1e-3"], "steps='1e-3': expected int"),
+    # --setting
+    (["run", "--setting", "2-d"], "unknown setting '2-d' (did you mean '2d'?)"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys, args, needle):
     monkeypatch.chdir(tmp_path)
@@ -68,6 +74,12 @@ def test_grid_runs_every_point_on_every_seed_in_its_own_directory(tmp_path, tiny
 
     assert run_dir(tmp_path, specs[2]) == tmp_path / "vanilla" / "ring8" / "lr_g=0.001" / "seed-0"
     assert len({s.fingerprint() for s in specs}) == 4
+    # tied keys take the same value at each point
+    assert grid_points({"lr_g,lr_d": [1, 2], "b": ["x"]}) == [
+        {"lr_g": 1, "lr_d": 1, "b": "x"}, {"lr_g": 2, "lr_d": 2, "b": "x"}]
+    tied = expand_suite(suite, grid={"lr_g,lr_d": [1e-4, 1e-3]})
+    assert [(s.config.lr_g, s.config.lr_d, s.point) for s in tied][::2] == [
+        (1e-4, 1e-4, "lr_d=0.0001,lr_g=0.0001"), (1e-3, 1e-3, "lr_d=0.001,lr_g=0.001")]
 
 
 def test_the_console_script_exits_2_with_one_line(tmp_path):

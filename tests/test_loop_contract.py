@@ -23,6 +23,7 @@ from harness.rng import generator, normal
 LR_G, LR_D = 2e-3, 1e-3
 W0 = (3.0, 4.0)  # ||w|| = 5
 STEPS_LOG: list[tuple[str, list[torch.Tensor], list[torch.Tensor | None]]] = []
+LR_LOG: list[tuple[str, float]] = []  # (player, learning rate) at every optimiser step
 
 
 class RecordingSGD(torch.optim.SGD):
@@ -37,6 +38,7 @@ class RecordingSGD(torch.optim.SGD):
         params = [p for group in self.param_groups for p in group["params"]]
         STEPS_LOG.append((self.player, [p.detach().clone() for p in params],
                           [None if p.grad is None else p.grad.detach().clone() for p in params]))
+        LR_LOG.append((self.player, self.param_groups[0]["lr"]))
         return super().step(closure)
 
 
@@ -73,8 +75,10 @@ NETS.register("test-affine-linear", lambda cfg, shape: (AffineG(shape[0]), Linea
 @pytest.fixture
 def steps_log():
     STEPS_LOG.clear()
+    LR_LOG.clear()
     yield STEPS_LOG
     STEPS_LOG.clear()
+    LR_LOG.clear()
 
 
 def recorded(**overrides) -> dict:
@@ -89,6 +93,21 @@ def test_d_steps_exactly_n_dis_times_per_g_step(tiny, steps_log, n_dis, update):
     players = "".join(player for player, _, _ in steps_log)
     # the D steps of each iteration come first (README: with n_dis > 1 the extra D steps come first)
     assert players == ("D" * n_dis + "G") * tiny["steps"]
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_learning_rate_schedule_counted_step_by_step(tiny, steps_log, schedule):
+    # linear: both players' rate during G iteration t (1-based) of T is lr * (1 - (t - 1) / T), for
+    # every one of its D steps too; constant: lr throughout.
+    n_dis, steps = 2, tiny["steps"]
+    spec = harness.resolve_run("vanilla", "ring8", 0, {**tiny, **recorded(n_dis=n_dis, lr_schedule=schedule)})
+    assert harness.train(spec, None)["status"] == "completed"
+    factors = [1.0 - (t - 1) / steps if schedule == "linear" else 1.0 for t in range(1, steps + 1)]
+    expected = [(p, lr * f) for f in factors for p, lr in [("D", LR_D)] * n_dis + [("G", LR_G)]]
+    assert [p for p, _ in LR_LOG] == [p for p, _ in expected]
+    np.testing.assert_allclose([lr for _, lr in LR_LOG], [lr for _, lr in expected], rtol=1e-12, atol=0)
+    if schedule == "linear":
+        assert LR_LOG[-1][1] == pytest.approx(LR_G / steps)
 
 
 @pytest.mark.parametrize("update", ["alternating", "simultaneous"])

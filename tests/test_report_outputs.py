@@ -553,3 +553,20 @@ def test_each_run_file_is_read_once(five, tmp_path, monkeypatch):
     assert names == {**{n: 20 for n in ("spec.json", "status.json", "summary.json", "manifest.json")},
                      "history.jsonl": 15, "evaluations.jsonl": 15}
     assert set(reads.values()) == {1}
+
+
+def test_the_report_states_the_setting_of_every_trained_row(tmp_path):
+    from report_runs import make_reference, make_run, mixture_metrics
+
+    root = tmp_path / "runs"
+    for seed in range(3):
+        make_run(root, "vanilla", "ring8", seed, mixture_metrics(7), setting="2d")
+        make_run(root, "wgan", "ring8", seed, mixture_metrics(6), setting="authors")
+        make_reference(root, "real", "ring8", seed, mixture_metrics(8))
+    out = write_report(root, tmp_path / "out", formats=("md", "tex", "csv"), figures=False)
+    md = out["md"].read_text()
+    assert "Hyper-parameter setting: `2d` for vanilla (one regime for every variant" in md
+    assert "`authors` for wgan (each variant's published image-scale" in md
+    assert "Hyper-parameter setting: 2d for vanilla" in out["tex"].read_text()
+    rows = read_csv(out["csv"])
+    assert {(r["variant"], r["setting"]) for r in rows} == {("vanilla", "2d"), ("wgan", "authors"), ("real", "")}

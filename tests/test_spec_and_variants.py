@@ -133,3 +133,31 @@ def test_fingerprint_ignores_device_but_not_config():
     b = resolve_run("wgan", "ring8", 0, {"steps": 7})
     assert a.fingerprint() != b.fingerprint()
     assert a.fingerprint() == harness.RunSpec.from_dict(a.to_dict()).fingerprint()
+
+
+def test_a_setting_lies_between_the_variant_and_the_overrides_and_keeps_the_method():
+    from harness.settings import SETTING_2D, Setting
+
+    authors = resolve_run("wgan", "ring8", 0).config
+    two_d = resolve_run("wgan", "ring8", 0, setting="2d")
+    cfg = two_d.config
+    assert two_d.setting == "2d" and two_d.to_dict()["setting"] == "2d"
+    for key, value in SETTING_2D.items():
+        assert getattr(cfg, key) == value, key
+    # the method is the variant's: loss, constraint and clip bound untouched
+    assert (cfg.loss, cfg.constraint, cfg.clip_value) == (authors.loss, authors.constraint, authors.clip_value)
+    assert (authors.optimizer, authors.n_dis) == ("rmsprop", 5)  # the authors' values under the default setting
+    # --set and suite overrides beat the setting
+    assert resolve_run("wgan", "ring8", 0, {"lr_g": 1e-4}, setting="2d").config.lr_g == 1e-4
+    assert resolve_run("wgan", "ring8", 0, suite_overrides={"n_dis": 3}, setting="2d").config.n_dis == 3
+    # a stored spec reads back with its setting; specs that predate settings were the authors'
+    from harness.spec import RunSpec
+
+    assert RunSpec.from_dict(two_d.to_dict()).setting == "2d"
+    assert RunSpec.from_dict({k: v for k, v in two_d.to_dict().items() if k != "setting"}).setting == "authors"
+    with pytest.raises(HarnessError, match="may not set 'loss': it is part of a variant's method"):
+        Setting(name="bad", description="", overrides={"loss": "hinge"})
+    with pytest.raises(HarnessError, match="unknown config key 'lr_gg'"):
+        Setting(name="bad", description="", overrides={"lr_gg": 1e-3})
+    with pytest.raises(HarnessError, match="unknown setting '2-d'"):
+        resolve_run("wgan", "ring8", 0, setting="2-d")

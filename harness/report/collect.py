@@ -81,6 +81,7 @@ class Run:
     reference: bool = False  # a reference pseudo-run (real, null-gaussian, null-uniform)
     grid: dict[str, Any] = field(default_factory=dict)  # the grid point ({} without a grid)
     point: str = ""  # its label ("" without a grid)
+    setting: str = ""  # the named hyper-parameter setting (harness.settings); "" for references, older runs
     n_dis: int | None = None  # D steps per G step (spec config; old runs: protocol budget)
     g_steps: int | None = None  # G steps trained (summary; old runs: status step)
     d_steps: int | None = None  # D steps trained (summary; old runs: g_steps * n_dis)
@@ -220,6 +221,7 @@ def _read_run(path: Path) -> Run:
                history=_aux_jsonl(path, "history.jsonl", expected),
                evaluations=_aux_jsonl(path, "evaluations.jsonl", expected),
                steps=_int(config.get("steps")), reference=reference, grid=grid, point=point, n_dis=n_dis,
+               setting="" if reference else str(spec.get("setting") or ""),
                g_steps=0 if reference and g_steps is None else g_steps, d_steps=0 if reference else d_steps,
                wall_time_s=_float(summary.get("wall_time_s")),
                eval_noise=eval_noise)

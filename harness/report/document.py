@@ -71,6 +71,27 @@ def n_dis_text(ds: DatasetResult) -> str:
     return ", ".join(parts)
 
 
+def setting_text(ds: DatasetResult) -> str:
+    """Which named hyper-parameter setting(s) the trained rows used, with each one's description."""
+    from ..settings import SETTINGS
+
+    used: dict[str, list[str]] = {}
+    for k in ds.rows:
+        for name in sorted({r.setting for r in ds.groups[k].runs}):
+            used.setdefault(name, []).append(k)
+    if not used:
+        return ""
+    parts = []
+    for name, keys in used.items():
+        if not name:
+            parts.append(f"not recorded (runs that predate settings): {', '.join(keys)}")
+            continue
+        desc = SETTINGS.get(name).description if name in SETTINGS.names() else "not registered in this installation"
+        who = "" if len(used) == 1 else f" for {', '.join(keys)}"
+        parts.append(f"`{name}`{who} ({desc})")
+    return "Hyper-parameter setting: " + "; ".join(parts) + "."
+
+
 def row_label(ds: DatasetResult, key: str) -> str:
     return f"{key} (reference)" if ds.groups[key].reference else key
 
@@ -364,7 +385,9 @@ def dataset_blocks(ds: DatasetResult, analysis: Analysis, figures: Sequence[Figu
     head = (f"Seeds: {seeds}. Protocol shared by every value of the trained rows: {_fields_text(shared_fields(ds))}. "
             f"Metric versions: {versions_text(ds)}.")
     if n_dis_text(ds):
-        head += f" D steps per G step (part of each variant): {n_dis_text(ds)}."
+        head += f" D steps per G step: {n_dis_text(ds)}."
+    if setting_text(ds):
+        head += " " + setting_text(ds)
     blocks: list[Block] = [Heading(f"Data set `{ds.name}`", 2), Para(head)]
     blocks += [Para(t) for t in (reference_note(ds), data_note(ds)) if t]
     blocks += [Heading("Results (mean ± std over seeds; cost per run)", 3), results_table(ds, analysis),
@@ -466,6 +489,8 @@ def tex_results(ds: DatasetResult, analysis: Analysis) -> str:
     if budget:
         caption += "Budget: " + tex_escape(", ".join(f"{k}={_value(v)}" for k, v in budget.items()))
         caption += (f" (D steps per G step: {tex_escape(n_dis_text(ds))}). " if n_dis_text(ds) else ". ")
+    if setting_text(ds):
+        caption += tex_escape(setting_text(ds).replace("`", "")) + " "
     caption += (f"Protocol: {tex_escape(_fields_text(shared_fields(ds, budget=False)))}; metric versions: "
                 f"{tex_escape(versions_text(ds))}. ")
     caption += (f"Bold: significantly better than every other variant ({TEST_SHORT[analysis.test]}, "
@@ -488,7 +513,7 @@ def tex_file(analysis: Analysis) -> str:
 
 
 # ----------------------------------------------------------------------------- CSV
-RESULTS_COLUMNS = ["dataset", "variant", "point", "grid", "reference", "seed", "status", "verdict", "verdict_step",
+RESULTS_COLUMNS = ["dataset", "variant", "setting", "point", "grid", "reference", "seed", "status", "verdict", "verdict_step",
                    "verdict_flags", "verdict_reason", "metric", "value", "higher_is_better", "protocol_id", "g_steps",
                    "d_steps", "wall_time_s", "curve_best", "curve_best_step", "curve_final", "curve_final_step",
                    "curve_gap", "curve_auc", "curve_auc_per_step", "target", "steps_to_target"]
@@ -513,7 +538,7 @@ def results_csv(analysis: Analysis) -> str:
                     c = analysis.curves.get((r.label, m))
                     curve = ([fmt.exact(c.best), fmt.exact(c.best_step), fmt.exact(c.final), fmt.exact(c.final_step),
                               fmt.exact(c.gap), fmt.exact(c.auc), fmt.exact(c.auc_per_step)] if c else [""] * 7)
-                    rows.append([ds.name, g.variant, g.point, json.dumps(g.grid, sort_keys=True),
+                    rows.append([ds.name, g.variant, r.setting, g.point, json.dumps(g.grid, sort_keys=True),
                                  fmt.exact(g.reference), str(r.seed), str(r.status.get("status")),
                                  vd.label if vd else "", fmt.exact(vd.step) if vd else "",
                                  ";".join(vd.flags) if vd else "", vd.reason if vd else "", m,
