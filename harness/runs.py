@@ -44,11 +44,20 @@ ID_COLUMNS = ["variant", "dataset", "seed", "status"]
 
 
 # ----------------------------------------------------------------------------- atomic writes
+def _default_file_mode() -> int:
+    """The mode open() would give a new file (0666 less the umask): mkstemp makes its files 0600,
+    which would leave results unreadable to the rest of a group that shares a runs directory."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _default_file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

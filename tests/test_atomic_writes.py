@@ -103,3 +103,25 @@ def test_a_successful_write_replaces_the_file_and_leaves_nothing_else(tmp_path):
     runs.atomic_write_bytes(path, NEW)
     assert path.read_bytes() == NEW
     assert leftovers(path.parent) == ["status.json"]
+
+
+def test_written_files_get_the_mode_a_plain_open_would_give(tmp_path):
+    # mkstemp creates 0600 files: results (and the metric cache) must stay readable to the group a
+    # runs directory is shared with, as any file the user's umask allows
+    import os
+    import stat
+
+    from harness.metrics.cache import atomic_save_npz
+
+    old = os.umask(0o022)
+    try:
+        runs.atomic_write_bytes(tmp_path / "a.json", NEW)
+        atomic_save_npz(tmp_path / "c.npz", {"x": np.zeros(3)})
+        (tmp_path / "plain").write_bytes(NEW)
+    finally:
+        os.umask(old)
+    plain = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    assert plain == 0o644
+    for name in ("a.json", "c.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == plain, name
+    assert np.load(tmp_path / "c.npz")["x"].tolist() == [0.0, 0.0, 0.0]
