@@ -10,7 +10,10 @@ from ..registry import Registry
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter], float, float, float], torch.optim.Optimizer]
 
 OPTIMIZERS: Registry[OptimizerFactory] = Registry("optimizer")
-OPTIMIZERS.register("adam", lambda params, lr, b1, b2: torch.optim.Adam(params, lr=lr, betas=(b1, b2)))
+# foreach=True: the multi-tensor implementation on every device (PyTorch picks it on CUDA only). It
+# does the same arithmetic per element as the one-tensor loop (bit-identical on this machine's CPU,
+# checked on 400 SN-GAN steps) and takes ~15 % off a 2-D training step on CPU.
+OPTIMIZERS.register("adam", lambda params, lr, b1, b2: torch.optim.Adam(params, lr=lr, betas=(b1, b2), foreach=True))
 # RMSprop as in the WGAN reference code (PyTorch defaults otherwise; betas unused).
-OPTIMIZERS.register("rmsprop", lambda params, lr, b1, b2: torch.optim.RMSprop(params, lr=lr))
-OPTIMIZERS.register("sgd", lambda params, lr, b1, b2: torch.optim.SGD(params, lr=lr))
+OPTIMIZERS.register("rmsprop", lambda params, lr, b1, b2: torch.optim.RMSprop(params, lr=lr, foreach=True))
+OPTIMIZERS.register("sgd", lambda params, lr, b1, b2: torch.optim.SGD(params, lr=lr, foreach=True))
