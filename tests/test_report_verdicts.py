@@ -400,3 +400,21 @@ def test_curve_statistics_skip_nan_and_missing_rows():
     assert (c.final, c.final_step) == (2.0, 200)
     assert math.isnan(c.steps_to_target)  # no target: undefined
     assert math.isnan(curve_stats(pd.DataFrame(), "m", True).best)
+
+
+@pytest.mark.parametrize("setting", ["2d", "authors"])
+def test_a_generator_that_barely_moves_is_underfit_end_to_end(tmp_path, tiny, setting):
+    # Issue acceptance: `--set lr_g=1e-9` must read "underfit", never stable, collapsed or oscillating.
+    # Trained, referenced and reported through the public path; eval every 5 steps gives the checks
+    # that need a history enough evaluations to be judged.
+    import csv
+
+    from harness.report import write_report
+    from harness.spec import SuiteSpec
+    from harness.suite import expand_suite, run_specs
+
+    suite = SuiteSpec("t", ("vanilla",), ("ring8",), (0,), overrides={**tiny, "eval_every": 5}, setting=setting)
+    run_specs(expand_suite(suite, {"lr_g": 1e-9}), tmp_path / "runs", jobs=1)
+    out = write_report(tmp_path / "runs", tmp_path / "rep", formats=("csv",), figures=False)
+    verdicts = {r["verdict"] for r in csv.DictReader(open(out["csv"])) if r["variant"] == "vanilla"}
+    assert verdicts == {"underfit"}
