@@ -61,11 +61,11 @@ register_setting(Setting(
 # The 2-D setting of the quick suite: one optimiser and schedule for every variant and one D step per
 # G step, so G steps, D steps and samples seen are equal across variants. The learning rate was
 # chosen by the committed sweep reports/sweep-2d (README, "How the quick suite was chosen").
-SETTING_2D: dict[str, Any] = {"optimizer": "adam", "lr_g": 3e-3, "lr_d": 3e-3, "beta1": 0.0, "beta2": 0.9,
+SETTING_2D: dict[str, Any] = {"optimizer": "adam", "lr_g": 2e-3, "lr_d": 2e-3, "beta1": 0.0, "beta2": 0.9,
                               "n_dis": 1, "lr_schedule": "linear"}
 register_setting(Setting(
     name="2d",
-    description="one regime for every variant on the 2-D mixtures: Adam (0, 0.9), lr 3e-3 for both players "
+    description="one regime for every variant on the 2-D mixtures: Adam (0, 0.9), lr 2e-3 for both players "
                 "decaying linearly to 0, 1 D step per G step",
     overrides=SETTING_2D,
     source="learning rate chosen by the sweep in reports/sweep-2d"))

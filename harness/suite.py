@@ -25,7 +25,7 @@ SUITES: Registry[SuiteSpec] = Registry("suite")
 # The quick suite: the four reference variants on both 2-D mixtures, 3 seeds, under the 2-d setting
 # (harness.settings: equal G and D steps for every variant), a budget that fits in <= 10 minutes on
 # a 2-core machine (measured figures in the README; chosen by the sweep in reports/sweep-2d).
-QUICK_OVERRIDES: dict[str, Any] = {"steps": 3000, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500}
+QUICK_OVERRIDES: dict[str, Any] = {"steps": 2500, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500}
 SUITES.register("quick", SuiteSpec(
     name="quick", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8", "grid25"), seeds=(0, 1, 2),
     overrides=QUICK_OVERRIDES, setting="2d",
