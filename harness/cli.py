@@ -1,4 +1,4 @@
-"""The ``gan-harness`` command: run, evaluate, report, list.
+"""The ``gan-harness`` command: run, evaluate, report, record, list.
 
 Bad input gets one line on stderr naming the problem and exit status 2, before any work starts.
 """
@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--level", type=float, default=0.05, help="significance level (default 0.05)")
     rep.add_argument("--test", default="mannwhitney", help="mannwhitney (default) or welch")
     rep.add_argument("--x-axis", default="g_steps", help="curves against g_steps (default), d_steps or wall_time")
+
+    rec = sub.add_parser("record", help="record a baseline: one small JSON file summarising a runs directory")
+    rec.add_argument("runs_dir", type=Path)
+    rec.add_argument("--out", type=Path, required=True, help="baseline file to write (JSON)")
 
     ls = sub.add_parser("list", help="list variants, data sets, suites, metrics, config keys")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "variants", "datasets", "suites", "settings", "metrics", "keys"])
@@ -230,6 +234,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from .baseline import record_baseline
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        baseline = record_baseline(args.runs_dir, args.out)
+    for w in caught:  # only once the baseline is written: a refusal stays one line
+        print(f"gan-harness: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
+    n_seeds = sum(len(g["seeds"]) for g in baseline["groups"])
+    print(f"baseline: {args.out} ({len(baseline['groups'])} groups, {n_seeds} runs, "
+          f"{len(baseline['references'])} reference rows)")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .data import DATASETS, get_dataset
     from .metrics import METRICS
@@ -270,7 +288,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "evaluate": cmd_evaluate, "report": cmd_report, "list": cmd_list}
+COMMANDS = {"run": cmd_run, "evaluate": cmd_evaluate, "report": cmd_report, "record": cmd_record, "list": cmd_list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
