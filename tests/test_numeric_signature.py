@@ -56,3 +56,22 @@ def test_determinism_flags_are_recorded_not_hashed():
         inside = numeric_signature("cpu")
     assert inside["deterministic_algorithms"] is True and inside["cudnn_benchmark"] is False
     assert inside["signature_id"] == outside["signature_id"]
+
+
+def test_cuda_fields_without_a_gpu(monkeypatch):
+    """The CUDA branch, with torch.cuda faked (no GPU here): the GPU, CUDA and cuDNN versions and
+    TF32 flags are recorded and hashed; the device index is not."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "NVIDIA H200")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda dev=None: (9, 0))
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 91002)
+    sig = numeric_signature("cuda:0")
+    assert (sig["device_type"], sig["gpu_name"], sig["gpu_capability"], sig["cuda_version"], sig["cudnn_version"]) == (
+        "cuda", "NVIDIA H200", "9.0", "12.8", 91002)
+    assert set(sig["allow_tf32"]) == {"cuda_matmul", "cudnn"}
+    assert json.loads(json.dumps(sig)) == sig
+    assert numeric_signature("cuda:1")["signature_id"] == sig["signature_id"]
+    assert numeric_signature("cpu")["signature_id"] != sig["signature_id"]
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
+    assert numeric_signature("cuda:0")["signature_id"] != sig["signature_id"]
