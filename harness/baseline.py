@@ -20,7 +20,13 @@ of the harness's names is), so the round trip is exact.
 History digest: for each key of a run's history.jsonl records whose value is a number (``step``
 and the wall-clock ``wall_time_s`` excepted), the steps of the records that have it and the
 SHA-256 of those values as little-endian float64 bytes, in file order (:func:`history_digest`).
-Two histories are identical, bit for bit, exactly when their digests are.
+Two histories are identical, bit for bit, exactly when their digests are. Per record, so that a
+comparison can name the first step at which two histories part: ``record_steps`` (the step of each
+record with a numeric ``step``, in file order) and ``record_hashes`` (:func:`record_hash`: the first
+12 hex digits of the SHA-256 over the record's numeric values, ``step`` included and
+``wall_time_s`` excluded, in sorted key order, each as the key's UTF-8 bytes, a zero byte and the
+value as little-endian float64). Baselines recorded before these two keys existed load as well; a
+comparison then names the differing keys without the step.
 """
 from __future__ import annotations
 
@@ -47,7 +53,9 @@ UNDIGESTED_HISTORY_KEYS = ("step", "wall_time_s")
 #: per metric curve statistics kept from harness.report.curves.curve_stats
 CURVE_FIELDS = ("best", "best_step", "final", "final_step", "auc_per_step")
 ENCODING_NOTE = ('non-finite floats are the strings "inf", "-inf" and "nan"; history digests are the SHA-256 of '
-                 'each numeric key\'s values as little-endian float64, in file order')
+                 'each numeric key\'s values as little-endian float64, in file order; record hashes the first 12 hex '
+                 'digits of the SHA-256 over one history record\'s numeric keys and values (key, zero byte, '
+                 'float64), sorted by key, wall_time_s excluded')
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -132,6 +140,32 @@ def history_digest(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
     return {k: {"steps": steps[k], "sha256": float64_digest(values[k])} for k in sorted(steps)}
 
 
+RECORD_HASH_HEX = 12
+#: history keys a record hash leaves out: wall-clock time differs on every run
+UNHASHED_RECORD_KEYS = ("wall_time_s",)
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """The first RECORD_HASH_HEX hex digits of the SHA-256 of one history record's numeric values
+    (booleans are not numbers here), ``wall_time_s`` left out, in sorted key order: for each, the
+    key's UTF-8 bytes, a zero byte and the value as little-endian float64. Two records hash alike
+    exactly when they hold the same numeric keys with the same bits (up to a hash collision)."""
+    h = hashlib.sha256()
+    for key in sorted(str(k) for k in record):
+        value = record[key]
+        if key in UNHASHED_RECORD_KEYS or not _is_number(value):
+            continue
+        h.update(key.encode("utf-8") + b"\0" + np.asarray(float(value), dtype="<f8").tobytes())
+    return h.hexdigest()[:RECORD_HASH_HEX]
+
+
+def record_hashes(records: Iterable[Mapping[str, Any]]) -> tuple[list[Any], list[str]]:
+    """(steps, hashes) of the history records with a numeric "step", in file order (the records
+    :func:`history_digest` counts), one :func:`record_hash` each."""
+    kept = [r for r in records if isinstance(r, Mapping) and _is_number(r.get("step"))]
+    return [_step(r["step"]) for r in kept], [record_hash(r) for r in kept]
+
+
 def _curves(run: Any) -> dict[str, dict[str, Any]]:
     from .metrics import METRICS
     from .report.collect import higher_is_better
@@ -156,12 +190,14 @@ def _signature(run: Any) -> dict[str, Any] | None:
 def _seed_entry(run: Any) -> dict[str, Any]:
     summary = run.summary
     records = [r for r in run.history_records if isinstance(r, dict)]
+    steps, hashes = record_hashes(records)
     entry: dict[str, Any] = {
         "seed": run.seed, "status": run.status.get("status"), "reason": run.status.get("reason"),
         "g_steps": run.g_steps, "d_steps": run.d_steps, "metrics": dict(run.metrics),
         "metrics_step": summary.get("metrics_step"), "curves": _curves(run),
         "history": {"records": len(records), "digest": history_digest(records),
-                    "final_record": records[-1] if records else None},
+                    "final_record": records[-1] if records else None,
+                    "record_steps": steps, "record_hashes": hashes},
         "signature_id": (_signature(run) or {}).get("signature_id")}
     if isinstance(summary.get("eval_noise"), dict):
         entry["eval_noise"] = summary["eval_noise"]

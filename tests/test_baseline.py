@@ -17,6 +17,13 @@ from harness.runs import atomic_write_json, read_json, read_jsonl
 from report_runs import make_reference, make_run, mixture_metrics
 
 
+def independent_record_hash(record: dict) -> str:
+    """One history record's hash, computed here without harness.baseline."""
+    packed = b"".join(k.encode() + b"\0" + struct.pack("<d", float(record[k])) for k in sorted(record)
+                      if k != "wall_time_s" and isinstance(record[k], (int, float)) and not isinstance(record[k], bool))
+    return hashlib.sha256(packed).hexdigest()[:12]
+
+
 def independent_digest(records: list[dict], key: str) -> tuple[list[int], str]:
     """The digest of one history key, computed here without harness.baseline."""
     rows = [r for r in records if key in r and isinstance(r[key], (int, float)) and not isinstance(r[key], bool)]
@@ -82,6 +89,9 @@ def test_record_of_trained_runs_is_reproducible_and_matches_the_runs(tmp_path, t
         for key in digest:
             steps, sha = independent_digest(history, key)
             assert digest[key] == {"steps": steps, "sha256": sha}
+        assert entry["history"]["record_steps"] == [r["step"] for r in history] == [10, 20, 30]
+        assert entry["history"]["record_hashes"] == [independent_record_hash(r) for r in history]
+        assert len(set(entry["history"]["record_hashes"])) == 3
         evaluations = read_jsonl(run / "evaluations.jsonl")
         assert [e["step"] for e in evaluations] == [15, 30]
         assert set(entry["curves"]) == set(summary["metrics"])
@@ -133,7 +143,8 @@ def test_non_finite_values_round_trip_as_strings(tmp_path):
     assert math.isnan(b0["eval_noise"]["sd"]["reverse_kl"]) and b0["eval_noise"]["mean"]["reverse_kl"] == math.inf
     assert (b1["status"], b1["reason"], b1["g_steps"]) == ("diverged", "loss_d is nan", 400)
     assert math.isnan(b1["metrics"]["w1"]) and b1["metrics"]["frechet_distance"] == -math.inf
-    assert b1["history"] == {"records": 0, "digest": {}, "final_record": None} and b1["curves"] == {}
+    assert b1["history"] == {"records": 0, "digest": {}, "final_record": None, "record_steps": [],
+                             "record_hashes": []} and b1["curves"] == {}
     assert "eval_noise" not in b1
     [ref] = loaded["references"]
     assert (ref["name"], ref["dataset"], ref["seed"], ref["metrics"]["reverse_kl"]) == ("null-uniform", "ring8", 0, math.inf)
@@ -156,6 +167,23 @@ def test_history_digest_tells_identical_histories_from_different_ones(tmp_path):
     nudged[2]["loss_d"] = math.nextafter(nudged[2]["loss_d"], 1.0)  # one ulp
     assert history_digest(nudged)["loss_d"]["sha256"] != digest["loss_d"]["sha256"]
     assert history_digest(nudged)["penalty"] == digest["penalty"]
+
+
+def test_record_hashes_name_the_record_that_changed(tmp_path):
+    from harness.baseline import record_hash, record_hashes
+
+    history = [{"step": 10 * i, "wall_time_s": 0.1 * i, "loss_d": 0.1 * i, "loss_g": 1.0 / 3 + i, "note": "x",
+                "flag": True} for i in range(1, 5)]
+    steps, hashes = record_hashes(history + [{"note": "no step"}])
+    assert steps == [10, 20, 30, 40] and hashes == [independent_record_hash(r) for r in history]
+    assert all(len(h) == 12 for h in hashes) and len(set(hashes)) == 4
+    retimed = [{**r, "wall_time_s": 99.0, "note": "y", "flag": False} for r in history]
+    assert record_hashes(retimed)[1] == hashes  # wall time, strings and booleans are not hashed
+    nudged = [dict(r) for r in history]
+    nudged[2]["loss_g"] = math.nextafter(nudged[2]["loss_g"], 2.0)  # one ulp
+    assert [a == b for a, b in zip(record_hashes(nudged)[1], hashes)] == [True, True, False, True]
+    # the key is part of the hash: the same value under another name is another record
+    assert record_hash({"step": 1, "a": 2.0}) != record_hash({"step": 1, "b": 2.0})
 
 
 def test_groups_by_grid_point_and_stores_differing_signatures(tmp_path):
