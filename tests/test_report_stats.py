@@ -253,6 +253,12 @@ def test_welch_difference_gives_scipys_statistic_and_degrees_of_freedom():
     lo = diff - sps.t.ppf(0.95, df) * se
     assert lo == pytest.approx(sps.ttest_ind(a, b, equal_var=False, alternative="greater").confidence_interval(0.95).low)
     assert stats.welch_difference(np.array([1.0, 1.0]), np.array([2.0, 2.0]))[1:] == (0.0, pytest.approx(math.nan, nan_ok=True))
+    # vectorised over leading axes: row i is the i-th pair of samples
+    rows_a, rows_b = np.stack([a, a + 1, a * 2]), np.stack([b, b, b - 3])
+    many = stats.welch_difference(rows_a, rows_b)
+    for i in range(3):
+        one = stats.welch_difference(rows_a[i], rows_b[i])
+        assert [float(x[i]) for x in many] == pytest.approx(list(one))
 
 
 def _family(sizes):

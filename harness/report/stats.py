@@ -258,16 +258,21 @@ def welch_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]
     degrees of freedom) of finite samples with at least 2 values each (Welch 1947): the pieces of
     Welch's t test (:func:`test_pvalue` with ``"welch"``) and of a confidence bound for the
     difference, mean difference -+ t_{df} * se. The degrees of freedom are NaN when both variances
-    are 0 (the difference is then known exactly: se = 0)."""
+    are 0 (the difference is then known exactly: se = 0). Vectorised over leading axes: the seeds
+    are the last axis of `a` and `b` (many simulated samples at once); floats for 1-D input."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    na, nb = len(a), len(b)
+    na, nb = a.shape[-1], b.shape[-1]
     if na < 2 or nb < 2:
         raise ValueError("Welch's t needs at least 2 values on each side")
-    va, vb = float(np.var(a, ddof=1)) / na, float(np.var(b, ddof=1)) / nb
+    va, vb = np.var(a, axis=-1, ddof=1) / na, np.var(b, axis=-1, ddof=1) / nb
     se2 = va + vb
     denom = va ** 2 / (na - 1) + vb ** 2 / (nb - 1)
-    df = se2 ** 2 / denom if denom > 0 else math.nan
-    return float(np.mean(a) - np.mean(b)), math.sqrt(se2), df
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = np.where(denom > 0, se2 ** 2 / np.where(denom > 0, denom, 1.0), np.nan)
+    diff = np.mean(a, axis=-1) - np.mean(b, axis=-1)
+    if a.ndim == 1 and b.ndim == 1:
+        return float(diff), math.sqrt(float(se2)), float(df)
+    return diff, np.sqrt(se2), df
 
 
 def test_pvalue(a: np.ndarray, b: np.ndarray, test: str = "mannwhitney") -> tuple[float, float, str]:
