@@ -464,6 +464,27 @@ def test_samples_mode_bad_input(ring8_samples_baseline, capsys, tmp_path):
     assert code == 2 and "--against sngan: no such group on ring8" in one_error_line(err)
 
 
+def test_samples_are_scored_only_under_the_recorded_evaluator_protocol(ring8_samples_baseline, capsys, tmp_path):
+    root = ring8_samples_baseline
+    data = json.loads((root / "base.json").read_text())
+    data["groups"][0]["protocol"]["evaluator"]["hq_threshold_sigma"] = 2.5
+    (tmp_path / "other.json").write_text(json.dumps(data))
+    files = [root / f"s{i}.npy" for i in range(3)]
+    code, out, err = cli(capsys, "--dataset", "ring8", "--samples", *files, "--baseline", tmp_path / "other.json")
+    line = one_error_line(err)
+    assert code == 2 and out == "" and "protocols differ (this evaluator vs baseline vanilla/ring8)" in line
+    assert "evaluator.hq_threshold_sigma: 3.0 vs 2.5" in line
+
+
+def test_skipped_candidate_runs_are_warned_about_after_the_check(tmp_path, capsys):
+    write_group(tmp_path / "a", BASE)
+    write_group(tmp_path / "b", {**BASE, 3: BASE[0]})
+    (tmp_path / "b" / "vanilla" / "ring8" / "seed-3" / "summary.json").write_text("{not json")
+    code, out, err = cli(capsys, tmp_path / "b", "--baseline", tmp_path / "a")
+    assert code == 0 and "  3/3  " in row_line(out, "w1")
+    assert err.startswith("gan-harness: warning: skipping run ") and "seed-3: unreadable summary.json" in err
+
+
 # ----------------------------------------------------------------------------- really trained runs
 def test_end_to_end_on_trained_tiny_runs_matches_exactly(tmp_path, tiny, monkeypatch, capsys):
     from harness.suite import SuiteSpec, expand_suite, run_specs
