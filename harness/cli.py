@@ -1,6 +1,7 @@
-"""The ``gan-harness`` command: run, evaluate, report, list.
+"""The ``gan-harness`` command: run, evaluate, report, record, check, list.
 
 Bad input gets one line on stderr naming the problem and exit status 2, before any work starts.
+``check`` exits 0 when the candidate passes and 1 when something regresses.
 """
 from __future__ import annotations
 
@@ -100,6 +101,29 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--level", type=float, default=0.05, help="significance level (default 0.05)")
     rep.add_argument("--test", default="mannwhitney", help="mannwhitney (default) or welch")
     rep.add_argument("--x-axis", default="g_steps", help="curves against g_steps (default), d_steps or wall_time")
+
+    rec = sub.add_parser("record", help="record a baseline: one small JSON file summarising a runs directory")
+    rec.add_argument("runs_dir", type=Path)
+    rec.add_argument("--out", type=Path, required=True, help="baseline file to write (JSON)")
+
+    chk = sub.add_parser("check", help="regression check: does a candidate (runs directory, baseline file or sample "
+                                        "files) behave like a baseline? exit 0 pass, 1 regression, 2 bad input")
+    chk.add_argument("candidate", nargs="?", type=Path, help="runs directory or recorded baseline file")
+    chk.add_argument("--baseline", type=Path, required=True, help="recorded baseline file or runs directory")
+    chk.add_argument("--test", default="noninferiority",
+                     help="noninferiority (default: Welch one-sided lower bound > -margin) or equivalence (TOST)")
+    chk.add_argument("--alpha", type=float, default=0.05, help="level (default 0.05)")
+    chk.add_argument("--margin-sds", type=float, default=None,
+                     help="margin in baseline seed sds (default 8: at most 5%% false alarms with 3 against 3 seeds)")
+    chk.add_argument("--margin", dest="margins", action="append", default=[], metavar="METRIC=VALUE",
+                     help="margin of one metric in its own units, repeatable (replaces the sd-based one)")
+    chk.add_argument("--out", type=Path, help="also write check.json and check.md into this directory")
+    chk.add_argument("--dataset", help="samples mode: the data set the --samples imitate")
+    chk.add_argument("--samples", nargs="+", type=Path, metavar="FILE",
+                     help="samples mode: one .npy/.npz/.pt file of final samples per seed (n_eval samples each)")
+    chk.add_argument("--against", metavar="VARIANT",
+                     help="samples mode: the baseline variant (or VARIANT/POINT) to compare with")
+    chk.add_argument("--device", default="cpu", help="samples mode: device of the evaluator (default cpu)")
 
     ls = sub.add_parser("list", help="list variants, data sets, suites, metrics, config keys")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "variants", "datasets", "suites", "settings", "metrics", "keys"])
@@ -230,6 +254,55 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from .baseline import record_baseline
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        baseline = record_baseline(args.runs_dir, args.out)
+    for w in caught:  # only once the baseline is written: a refusal stays one line
+        print(f"gan-harness: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
+    n_seeds = sum(len(g["seeds"]) for g in baseline["groups"])
+    print(f"baseline: {args.out} ({len(baseline['groups'])} groups, {n_seeds} runs, "
+          f"{len(baseline['references'])} reference rows)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check, check_samples, parse_margins, write_check
+
+    if args.out is not None:
+        _check_out_dir(args.out, "--out")
+    options: dict[str, Any] = {"test": args.test, "alpha": args.alpha, "margins": parse_margins(args.margins)}
+    if args.margin_sds is not None:
+        options["margin_sds"] = args.margin_sds
+    if args.samples:
+        if args.candidate is not None:
+            raise HarnessError(f"give either a CANDIDATE ({args.candidate}) or --samples, not both")
+        if not args.dataset:
+            raise HarnessError("--samples needs --dataset (the data set the samples imitate)")
+    else:
+        if args.candidate is None:
+            raise HarnessError("give a CANDIDATE (runs directory or baseline file), or --dataset D --samples FILE ...")
+        for flag, value in (("--dataset", args.dataset), ("--against", args.against)):
+            if value is not None:
+                raise HarnessError(f"{flag} applies to --samples mode only")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if args.samples:
+            result = check_samples(args.samples, args.dataset, args.baseline, against=args.against,
+                                   device=args.device, **options)
+        else:
+            result = check(args.candidate, args.baseline, **options)
+        files = write_check(result, args.out) if args.out is not None else {}
+    for w in caught:  # only once the check is done: a refusal stays one line
+        print(f"gan-harness: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
+    print(result.to_text(), end="")
+    if files:
+        print(f"written: {files['md']}, {files['json']}")
+    return result.exit_status
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .data import DATASETS, get_dataset
     from .metrics import METRICS
@@ -270,7 +343,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "evaluate": cmd_evaluate, "report": cmd_report, "list": cmd_list}
+COMMANDS = {"run": cmd_run, "evaluate": cmd_evaluate, "report": cmd_report, "record": cmd_record, "check": cmd_check,
+            "list": cmd_list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

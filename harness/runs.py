@@ -3,7 +3,8 @@
 Layout of one run (``<root>/<variant>/<dataset>/seed-<k>/``):
 
 - ``spec.json``          the resolved RunSpec and its fingerprint (written first)
-- ``manifest.json``      environment (versions, device, git commit), data set geometry, eval protocol
+- ``manifest.json``      environment (versions, device, git commit, numeric signature), data set geometry,
+                         eval protocol
 - ``status.json``        ``running`` | ``completed`` | ``diverged`` | ``failed``, with step and reason
 - ``history.jsonl``      one probe record per ``log_every`` steps (append-only)
 - ``evaluations.jsonl``  one record per evaluation (append-only)
@@ -17,10 +18,12 @@ run whose status is not final is visibly incomplete and is redone by the next sw
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -155,6 +158,124 @@ def harness_version() -> str:
         return "unknown"
 
 
+#: environment variables that change which CPU/GPU kernels run, or how they reduce (numeric_signature)
+KERNEL_ENV_VARS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_CBWR",
+                   "MKL_ENABLE_INSTRUCTIONS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG")
+
+
+def cpu_model() -> str:
+    """The CPU's model name: /proc/cpuinfo "model name" (Linux), else platform.processor(), else "unknown"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                key, sep, value = line.partition(":")
+                if sep and key.strip() == "model name" and value.strip():
+                    return " ".join(value.split())
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _torch_build(torch: Any) -> dict[str, Any]:
+    """BLAS/LAPACK and oneDNN (MKL-DNN) facts from ``torch.__config__.show()``, kept short."""
+    try:
+        shown = torch.__config__.show()
+    except Exception:  # pragma: no cover - a torch without the config module
+        shown = ""
+    lines = [ln.strip().lstrip("- ").strip() for ln in shown.splitlines()]
+
+    def setting(name: str) -> str | None:
+        m = re.search(rf"\b{name}=([^,\s]*)", shown)
+        return m.group(1) if m else None
+
+    def line_with(*needles: str) -> str | None:
+        return next((ln for ln in lines if any(n in ln for n in needles)), None)
+
+    return {"blas_info": setting("BLAS_INFO"), "lapack_info": setting("LAPACK_INFO"),
+            "mkl_available": bool(torch.backends.mkl.is_available()),
+            "mkl_version": line_with("Math Kernel Library"),
+            "onednn_available": bool(torch.backends.mkldnn.is_available()),
+            "onednn_version": line_with("MKL-DNN", "oneDNN")}
+
+
+def numeric_signature(device: str) -> dict[str, Any]:
+    """What decides a run's float results bit for bit on this machine, and a short id of it.
+
+    The harness promises the same numbers for the same spec *on the same machine* (harness.trainer);
+    this names "the same machine" so that two runs, or a run and a recorded baseline, can say
+    whether an exact comparison is meaningful (same ``signature_id``) or only a statistical one.
+    Recorded in each run's manifest.json, inside the run (under harness.trainer.deterministic), so
+    every value is the one in effect while the run trained.
+
+    - ``cpu_model``: float kernels are chosen per CPU (vector width, FMA), and the reduction order
+      and rounding of sums and matrix products follow the chosen kernel.
+    - ``cpu_capability``: the ISA torch's own kernels dispatch to (``DEFAULT``, ``AVX2``,
+      ``AVX512``, ...); two machines with different capability reduce in different orders.
+    - ``build``: BLAS/LAPACK (``BLAS_INFO``, ``LAPACK_INFO``, the MKL version line) and oneDNN
+      (MKL-DNN) availability and version: the libraries that do matmuls and convolutions, each
+      with its own blocking and summation order.
+    - ``torch_version``: kernels and their dispatch change between releases.
+    - ``threads``: intra-op threads split reductions into per-thread partial sums (a different
+      count adds in a different order); inter-op threads are recorded with them.
+    - ``env``: the variables among KERNEL_ENV_VARS that are set: ONEDNN_MAX_CPU_ISA /
+      DNNL_MAX_CPU_ISA and ATEN_CPU_CAPABILITY cap the ISA oneDNN / torch use, MKL_CBWR and
+      MKL_ENABLE_INSTRUCTIONS fix MKL's code path, OMP_NUM_THREADS / MKL_NUM_THREADS the threads,
+      CUBLAS_WORKSPACE_CONFIG makes cuBLAS deterministic (the harness sets ``:4096:8`` on CUDA).
+    - ``float32_matmul_precision`` and, on CUDA, ``allow_tf32``: "high"/"medium" or TF32 let
+      float32 matmuls and convolutions run in reduced precision (TF32 on CUDA, bfloat16 passes in
+      oneDNN).
+    - ``device_type`` (``cpu``, ``cuda``; not the index: two identical GPUs give the same numbers)
+      and for CUDA ``gpu_name``, ``gpu_capability``, ``cuda_version``, ``cudnn_version``: the GPU
+      kernels (cuBLAS, cuDNN) are chosen per GPU architecture and per library version.
+    - ``deterministic_algorithms`` (and warn-only), ``cudnn_deterministic``, ``cudnn_benchmark``:
+      recorded, not hashed: the harness sets them the same way for every run
+      (``torch.use_deterministic_algorithms(True)``, warn-only on CUDA; cudnn.benchmark off), so
+      they say whether a run was made under the harness's own settings; reference pseudo-runs,
+      which train nothing, are scored outside them and keep the same ``signature_id``.
+
+    ``signature_id``: the first 16 hex digits of the SHA-256 of the JSON (sorted keys) of every
+    field above except the recorded-only determinism flags.
+    """
+    import torch
+
+    get_capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    sig: dict[str, Any] = {
+        "cpu_model": cpu_model(),
+        "cpu_capability": get_capability() if get_capability is not None else "unknown",
+        "build": _torch_build(torch),
+        "torch_version": torch.__version__,
+        "threads": {"intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads()},
+        "env": {k: os.environ[k] for k in KERNEL_ENV_VARS if k in os.environ},
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "device_type": torch.device(device).type,
+    }
+    if sig["device_type"] == "cuda" and torch.cuda.is_available():
+        dev = torch.device(device)
+        sig["allow_tf32"] = {"cuda_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+                             "cudnn": bool(torch.backends.cudnn.allow_tf32)}
+        sig["gpu_name"] = torch.cuda.get_device_name(dev)
+        sig["gpu_capability"] = ".".join(map(str, torch.cuda.get_device_capability(dev)))
+        sig["cuda_version"] = torch.version.cuda
+        sig["cudnn_version"] = torch.backends.cudnn.version()
+    sig["signature_id"] = signature_id(sig)
+    sig["deterministic_algorithms"] = bool(torch.are_deterministic_algorithms_enabled())
+    sig["deterministic_warn_only"] = bool(torch.is_deterministic_algorithms_warn_only_enabled())
+    sig["cudnn_deterministic"] = bool(torch.backends.cudnn.deterministic)
+    sig["cudnn_benchmark"] = bool(torch.backends.cudnn.benchmark)
+    return sig
+
+
+#: numeric_signature fields recorded but left out of signature_id (see its docstring)
+UNHASHED_SIGNATURE_FIELDS = ("signature_id", "deterministic_algorithms", "deterministic_warn_only",
+                             "cudnn_deterministic", "cudnn_benchmark")
+
+
+def signature_id(signature: dict[str, Any]) -> str:
+    """The id of a numeric signature: sha256 (first 16 hex) of its hashed fields as sorted-key JSON."""
+    hashed = {k: v for k, v in signature.items() if k not in UNHASHED_SIGNATURE_FIELDS}
+    return hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def environment(device: str) -> dict[str, Any]:
     import scipy
     import torch
@@ -171,6 +292,7 @@ def environment(device: str) -> dict[str, Any]:
     if device.startswith("cuda") and torch.cuda.is_available():
         env["cuda_device_name"] = torch.cuda.get_device_name(torch.device(device))
         env["cuda_version"] = torch.version.cuda
+    env["numeric_signature"] = numeric_signature(device)
     return env
 
 

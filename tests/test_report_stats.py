@@ -214,6 +214,53 @@ def test_welch_matches_scipy():
     assert math.isnan(p) and method == "n/a: infinite value"  # a mean cannot hold +inf
 
 
+def _enumerated_one_sided(a, b, alternative):
+    pooled = np.concatenate([a, b])
+    ranks = sps.rankdata(pooled)
+    idx = np.array(list(itertools.combinations(range(len(pooled)), len(a))))
+    sums = ranks[idx].sum(axis=1)
+    observed = ranks[: len(a)].sum()
+    return np.mean(sums <= observed + 1e-9) if alternative == "less" else np.mean(sums >= observed - 1e-9)
+
+
+@pytest.mark.parametrize("alternative", ["less", "greater"])
+def test_one_sided_mannwhitney_matches_scipy_and_enumeration(alternative):
+    a, b = [0.1, 0.5, 0.9, 1.7], [0.3, 1.1, 1.2, 2.4, 2.6]
+    _, p, method = stats.mannwhitney(np.array(a), np.array(b), alternative)
+    assert method == "exact"
+    assert p == pytest.approx(sps.mannwhitneyu(a, b, alternative=alternative, method="exact").pvalue)
+    # ties, infinities included (+inf ranks above every finite value, equal infinities tie)
+    a, b = np.array([-np.inf, -np.inf, 1.0, 2.0]), np.array([1.0, 3.0, 4.0, -np.inf])
+    _, p, method = stats.mannwhitney(a, b, alternative)
+    assert method == "exact-ties" and p == pytest.approx(_enumerated_one_sided(a, b, alternative))
+    two = stats.mannwhitney(a, b)[1]
+    assert two == pytest.approx(min(1.0, 2 * min(stats.mannwhitney(a, b, "less")[1], stats.mannwhitney(a, b, "greater")[1])))
+    # all of A below all of B: one split in C(7, 3) = 35
+    assert stats.mannwhitney(np.array([-np.inf] * 3), np.array([1.0, 2, 3, 4]), "less")[1] == pytest.approx(1 / 35)
+    assert stats.min_pvalue_mannwhitney(3, 3, "less") == pytest.approx(0.05)
+    assert stats.min_pvalue_mannwhitney(3, 4, "greater") == pytest.approx(1 / 35)
+    with pytest.raises(ValueError, match="unknown alternative"):
+        stats.mannwhitney(a, b, "smaller")
+
+
+def test_welch_difference_gives_scipys_statistic_and_degrees_of_freedom():
+    a, b = np.array([1.0, 2.5, 3.1, 4.0]), np.array([2.0, 4.5, 5.9, 7.7, 8.1])
+    diff, se, df = stats.welch_difference(a, b)
+    res = sps.ttest_ind(a, b, equal_var=False)
+    assert diff == pytest.approx(a.mean() - b.mean()) and diff / se == pytest.approx(res.statistic)
+    assert df == pytest.approx(res.df)
+    # the bound mean difference - t * se is the one-sided interval SciPy gives
+    lo = diff - sps.t.ppf(0.95, df) * se
+    assert lo == pytest.approx(sps.ttest_ind(a, b, equal_var=False, alternative="greater").confidence_interval(0.95).low)
+    assert stats.welch_difference(np.array([1.0, 1.0]), np.array([2.0, 2.0]))[1:] == (0.0, pytest.approx(math.nan, nan_ok=True))
+    # vectorised over leading axes: row i is the i-th pair of samples
+    rows_a, rows_b = np.stack([a, a + 1, a * 2]), np.stack([b, b, b - 3])
+    many = stats.welch_difference(rows_a, rows_b)
+    for i in range(3):
+        one = stats.welch_difference(rows_a[i], rows_b[i])
+        assert [float(x[i]) for x in many] == pytest.approx(list(one))
+
+
 def _family(sizes):
     return stats.pairwise({f"v{i}": np.arange(n, dtype=float) + 100 * i for i, n in enumerate(sizes)}, True)
 

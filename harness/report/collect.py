@@ -87,6 +87,9 @@ class Run:
     d_steps: int | None = None  # D steps trained (summary; old runs: g_steps * n_dis)
     wall_time_s: float | None = None
     eval_noise: dict[str, float] | None = None  # summary "eval_noise" "sd": metric -> sd over latent banks
+    config: dict[str, Any] = field(default_factory=dict)  # spec.json "config" as stored
+    summary: dict[str, Any] = field(default_factory=dict)  # summary.json as stored
+    history_records: list[dict[str, Any]] = field(default_factory=list)  # history.jsonl as stored, one dict a line
 
     @property
     def label(self) -> str:
@@ -128,17 +131,21 @@ class Run:
             return None
 
 
-def _aux_jsonl(path: Path, name: str, expected: bool) -> pd.DataFrame:
+def _aux_records(path: Path, name: str, expected: bool) -> list[dict[str, Any]]:
     if not (path / name).exists():
         if expected:  # a run that diverged before its first probe or evaluation has none: not a defect
             warn_input(path, f"missing {name}; checks that need it are left out for this run")
-        return pd.DataFrame()
+        return []
     try:
-        return pd.DataFrame(read_jsonl(path / name))
+        return read_jsonl(path / name)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         warn_input(path, f"unreadable {name} ({type(exc).__name__}: {exc}); checks that need it are left out "
                          "for this run")
-        return pd.DataFrame()
+        return []
+
+
+def _aux_jsonl(path: Path, name: str, expected: bool) -> pd.DataFrame:
+    return pd.DataFrame(_aux_records(path, name, expected))
 
 
 def _manifest(path: Path) -> dict[str, Any] | None:
@@ -216,9 +223,11 @@ def _read_run(path: Path) -> Run:
     noise_sd = noise.get("sd") if isinstance(noise, dict) and isinstance(noise.get("sd"), dict) else None
     eval_noise = {str(k): float(v) for k, v in noise_sd.items() if _float(v) is not None} if noise_sd else None
     expected = status.get("status") == "completed" and not reference
+    manifest = _manifest(path)
+    history = _aux_records(path, "history.jsonl", expected)
     return Run(path=path, variant=variant, dataset=dataset, seed=seed, status=status, metrics=clean,
-               protocol=protocol, manifest=_manifest(path),
-               history=_aux_jsonl(path, "history.jsonl", expected),
+               protocol=protocol, manifest=manifest,
+               history=pd.DataFrame(history), history_records=history, config=config, summary=summary,
                evaluations=_aux_jsonl(path, "evaluations.jsonl", expected),
                steps=_int(config.get("steps")), reference=reference, grid=grid, point=point, n_dis=n_dis,
                setting="" if reference else str(spec.get("setting") or ""),

@@ -199,13 +199,17 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
-def _exact_ties_pvalue(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided p of the rank-sum (Mann-Whitney) test from its exact distribution given the pooled
+ALTERNATIVES = ("two-sided", "less", "greater")
+
+
+def _exact_ties_pvalue(a: np.ndarray, b: np.ndarray, alternative: str = "two-sided") -> float:
+    """p of the rank-sum (Mann-Whitney) test from its exact distribution given the pooled
     values, ties included: under the null every one of the C(N, n1) ways to pick A's n1 values out
     of the N pooled ones is equally likely. Doubled mid-ranks are integers, so the number of ways to
     reach each rank sum of A is counted by dynamic programming (a subset-sum count over the ranks)
-    instead of enumerating the assignments. p = twice the smaller tail, at most 1 (SciPy's
-    convention for its exact and permutation tests)."""
+    instead of enumerating the assignments. Two-sided: twice the smaller tail, at most 1 (SciPy's
+    convention for its exact and permutation tests); ``"less"``: P(rank sum of A <= observed), A
+    tends to be smaller; ``"greater"``: P(rank sum of A >= observed)."""
     pooled = np.concatenate([a, b])
     n1, big_n = len(a), len(pooled)
     r2 = np.rint(2 * sps.rankdata(pooled)).astype(np.int64)
@@ -217,11 +221,16 @@ def _exact_ties_pvalue(a: np.ndarray, b: np.ndarray) -> float:
     dist = ways[n1] / math.comb(big_n, n1)
     observed = int(r2[:n1].sum())
     upper, lower = float(dist[observed:].sum()), float(dist[: observed + 1].sum())
+    if alternative == "less":
+        return min(1.0, lower)
+    if alternative == "greater":
+        return min(1.0, upper)
     return min(1.0, 2.0 * min(upper, lower))
 
 
-def mannwhitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
-    """(U of `a`, two-sided p, method) of the Mann-Whitney U test; the method (a key of MW_METHODS):
+def mannwhitney(a: np.ndarray, b: np.ndarray, alternative: str = "two-sided") -> tuple[float, float, str]:
+    """(U of `a`, p, method) of the Mann-Whitney U test; `alternative` as in SciPy: "two-sided"
+    (default), "less" (A tends to be smaller than B) or "greater". The method (a key of MW_METHODS):
 
     - no tie among the pooled values: ``"exact"``, SciPy's exact null distribution (any size);
     - ties and at most EXACT_TIES_MAX_N pooled values: ``"exact-ties"``, the exact distribution given
@@ -229,17 +238,41 @@ def mannwhitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
     - ties and more values: ``"normal"``, the tie-corrected normal approximation.
 
     Infinite values are ranked like any other (+inf above every finite value; equal infinities tie)."""
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"unknown alternative {alternative!r}; known: {', '.join(ALTERNATIVES)}")
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     pooled = np.concatenate([a, b])
     ties = len(np.unique(pooled)) < len(pooled)
     if not ties:
-        res = sps.mannwhitneyu(a, b, alternative="two-sided", method="exact")
+        res = sps.mannwhitneyu(a, b, alternative=alternative, method="exact")
         return float(res.statistic), float(res.pvalue), "exact"
     if len(pooled) <= EXACT_TIES_MAX_N:
         u = float(sps.rankdata(pooled)[: len(a)].sum() - len(a) * (len(a) + 1) / 2)
-        return u, _exact_ties_pvalue(a, b), "exact-ties"
-    res = sps.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
+        return u, _exact_ties_pvalue(a, b, alternative), "exact-ties"
+    res = sps.mannwhitneyu(a, b, alternative=alternative, method="asymptotic")
     return float(res.statistic), float(res.pvalue), "normal"
+
+
+def welch_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """(mean A - mean B, its standard error sqrt(s_A^2/n_A + s_B^2/n_B), Welch-Satterthwaite
+    degrees of freedom) of finite samples with at least 2 values each (Welch 1947): the pieces of
+    Welch's t test (:func:`test_pvalue` with ``"welch"``) and of a confidence bound for the
+    difference, mean difference -+ t_{df} * se. The degrees of freedom are NaN when both variances
+    are 0 (the difference is then known exactly: se = 0). Vectorised over leading axes: the seeds
+    are the last axis of `a` and `b` (many simulated samples at once); floats for 1-D input."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    na, nb = a.shape[-1], b.shape[-1]
+    if na < 2 or nb < 2:
+        raise ValueError("Welch's t needs at least 2 values on each side")
+    va, vb = np.var(a, axis=-1, ddof=1) / na, np.var(b, axis=-1, ddof=1) / nb
+    se2 = va + vb
+    denom = va ** 2 / (na - 1) + vb ** 2 / (nb - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = np.where(denom > 0, se2 ** 2 / np.where(denom > 0, denom, 1.0), np.nan)
+    diff = np.mean(a, axis=-1) - np.mean(b, axis=-1)
+    if a.ndim == 1 and b.ndim == 1:
+        return float(diff), math.sqrt(float(se2)), float(df)
+    return diff, np.sqrt(se2), df
 
 
 def test_pvalue(a: np.ndarray, b: np.ndarray, test: str = "mannwhitney") -> tuple[float, float, str]:
@@ -268,13 +301,14 @@ def effect_size(a: np.ndarray, b: np.ndarray, test: str = "mannwhitney") -> floa
     return cliffs_delta(a, b) if test == "mannwhitney" else cohens_d(a, b)
 
 
-def min_pvalue_mannwhitney(n1: int, n2: int) -> float:
-    """Smallest two-sided p the Mann-Whitney test used here can return for sizes n1, n2: both
-    extreme orders out of C(n1 + n2, n1) equally likely ones, 2 / C(n1 + n2, n1) (the p of two
-    completely separated samples, which have no tie and so take the exact method)."""
+def min_pvalue_mannwhitney(n1: int, n2: int, alternative: str = "two-sided") -> float:
+    """Smallest p the Mann-Whitney test used here can return for sizes n1, n2: the extreme orders
+    out of C(n1 + n2, n1) equally likely ones; two-sided both, 2 / C(n1 + n2, n1) (the p of two
+    completely separated samples, which have no tie and so take the exact method), one-sided
+    ("less" or "greater") one, 1 / C(n1 + n2, n1)."""
     if n1 < 1 or n2 < 1:
         return 1.0
-    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    return min(1.0, (2.0 if alternative == "two-sided" else 1.0) / math.comb(n1 + n2, n1))
 
 
 def seeds_needed(n_comparisons: int, level: float, limit: int = 50) -> int | None:
