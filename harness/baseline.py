@@ -4,7 +4,9 @@
 of a candidate needs, so that it can be made without the run directories: per group of trained
 runs (variant, data set and grid point) the setting, the config and the evaluation protocol shared
 by its seeds, and per seed the status, final metrics, evaluation noise, G and D steps, a summary of
-each metric's curve and a digest of the training history; the numeric signatures of the machines
+each metric's curve, a summary of its training behaviour (:func:`behaviour_summary`: the median of
+losses, gradient norms and D's largest singular value over the last half of training) and a digest
+of the training history; the numeric signatures of the machines
 the runs were made on (harness.runs.numeric_signature); and the reference rows' final metrics for
 context. :func:`load_baseline` reads one back.
 
@@ -52,6 +54,15 @@ NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 UNDIGESTED_HISTORY_KEYS = ("step", "wall_time_s")
 #: per metric curve statistics kept from harness.report.curves.curve_stats
 CURVE_FIELDS = ("best", "best_step", "final", "final_step", "auc_per_step")
+#: training-behaviour summaries kept per seed (compared by harness.check as "probe:<name>" rows):
+#: name -> its scale in a comparison, "log" (compared as log10: norms and singular values) or "linear"
+#: (losses and D's real-minus-fake gap, which change sign). "sigma_max" is the largest singular value
+#: over D's layers (history keys "sigma_max/<layer>"); the others are history keys (harness.probes).
+BEHAVIOUR: dict[str, str] = {"loss_d": "linear", "loss_g": "linear", "critic_gap": "linear",
+                             "grad_norm_d": "log", "grad_norm_g": "log", "input_grad_real": "log",
+                             "input_grad_fake": "log", "input_grad_interp": "log", "sigma_max": "log"}
+#: the share of a run's history records, counted from its end, that a behaviour summary reads
+BEHAVIOUR_WINDOW = 0.5
 ENCODING_NOTE = ('non-finite floats are the strings "inf", "-inf" and "nan"; history digests are the SHA-256 of '
                  'each numeric key\'s values as little-endian float64, in file order; record hashes the first 12 hex '
                  'digits of the SHA-256 over one history record\'s numeric keys and values (key, zero byte, '
@@ -166,6 +177,33 @@ def record_hashes(records: Iterable[Mapping[str, Any]]) -> tuple[list[Any], list
     return [_step(r["step"]) for r in kept], [record_hash(r) for r in kept]
 
 
+def _probe_value(record: Mapping[str, Any], name: str) -> float | None:
+    if name == "sigma_max":
+        values = [float(v) for k, v in record.items() if k.startswith("sigma_max/") and _is_number(v)]
+        return max(values) if values else None
+    value = record.get(name)
+    return float(value) if _is_number(value) else None
+
+
+def behaviour_summary(records: Sequence[Mapping[str, Any]], window: float = BEHAVIOUR_WINDOW) -> dict[str, float]:
+    """Per :data:`BEHAVIOUR` probe, the median of its values over the last `window` of the history
+    records (those with a numeric step of at least (1 - window) x the last step), in the probe's own
+    units; a probe absent from the records is left out. NaN/inf values are kept (the median of a
+    window holding NaN is NaN: a diverged run)."""
+    kept = [r for r in records if isinstance(r, Mapping) and _is_number(r.get("step"))]
+    if not kept:
+        return {}
+    last = float(kept[-1]["step"])
+    tail = [r for r in kept if float(r["step"]) >= (1.0 - window) * last]
+    out = {}
+    for name in BEHAVIOUR:
+        values = [v for v in (_probe_value(r, name) for r in tail) if v is not None]
+        if values:
+            arr = np.asarray(values, np.float64)
+            out[name] = float("nan") if np.isnan(arr).any() else float(np.median(arr))
+    return out
+
+
 def _curves(run: Any) -> dict[str, dict[str, Any]]:
     from .metrics import METRICS
     from .report.collect import higher_is_better
@@ -195,6 +233,7 @@ def _seed_entry(run: Any) -> dict[str, Any]:
         "seed": run.seed, "status": run.status.get("status"), "reason": run.status.get("reason"),
         "g_steps": run.g_steps, "d_steps": run.d_steps, "metrics": dict(run.metrics),
         "metrics_step": summary.get("metrics_step"), "curves": _curves(run),
+        "behaviour": behaviour_summary(records),
         "history": {"records": len(records), "digest": history_digest(records),
                     "final_record": records[-1] if records else None,
                     "record_steps": steps, "record_hashes": hashes},

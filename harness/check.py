@@ -58,6 +58,7 @@ the check; with different signatures the exact part says "not applicable" and on
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -68,7 +69,7 @@ import numpy as np
 
 from .baseline import FORMAT, FORMAT_VERSION, decode_non_finite, dumps, encode_non_finite
 from .errors import HarnessError
-from .runs import atomic_write_bytes
+from .runs import atomic_write_bytes, to_jsonable
 
 TESTS = ("noninferiority", "equivalence")
 DEFAULT_TEST = "noninferiority"
@@ -527,6 +528,37 @@ def simulate_noninferiority(n_candidate: int, n_baseline: int, shift: float = 0.
     return float(np.mean(t_decision(low, high, margin, DEFAULT_TEST) == REGRESSION))
 
 
+@functools.lru_cache(maxsize=256)
+def row_false_alarm(n_candidate: int, n_baseline: int, test: str = DEFAULT_TEST, margin_sds: float = DEFAULT_MARGIN_SDS,
+                    alpha: float = DEFAULT_ALPHA, tries: int = 20000) -> float:
+    """The share of one row's checks that fail when candidate and baseline seeds come from one
+    normal distribution (the margin from the baseline's own seeds, as in a real check): the row's
+    false-alarm rate under normal theory, for `test` "noninferiority" or "equivalence"
+    (simulated with a fixed seed, so the same arguments give the same number)."""
+    rng = np.random.default_rng(20240)
+    base = rng.normal(size=(tries, n_baseline))
+    cand = rng.normal(size=(tries, n_candidate))
+    _, low, high = welch_bounds(cand, base, alpha, test)
+    margin = margin_from_sd(base.std(axis=1, ddof=1), np.nan, margin_sds)
+    decision = t_decision(low, high, margin, test)
+    return float(np.mean((decision == REGRESSION) | (decision == NOT_EQUIVALENT)))
+
+
+def family_false_alarm(rows: Sequence[Row], test: str, margin_sds: float, alpha: float) -> tuple[float, int]:
+    """(the sum of the per-row false-alarm rates of the rows judged by a t test, their number): an
+    upper bound, under normal theory, on the share of checks of a candidate that behaves exactly
+    like the baseline that fail at least one of these rows (rows are correlated, so the true share
+    is lower)."""
+    total, n = 0.0, 0
+    for r in rows:
+        if not r.test.startswith(("Welch", "behaviour")) or r.decision == NA:
+            continue
+        row_test = "equivalence" if r.metric.startswith(PROBE_PREFIX) else test
+        total += row_false_alarm(r.n_candidate, r.n_baseline, row_test, margin_sds, alpha)
+        n += 1
+    return min(total, 1.0), n
+
+
 def _seeds_for_rank_test(n_c: int, n_b: int, alpha: float) -> tuple[int, int]:
     """(candidate seeds needed against n_b, baseline seeds needed against n_c) for the exact
     one-sided Mann-Whitney test to reach p < alpha at all: 1 / C(n_c + n_b, n_c) < alpha."""
@@ -574,12 +606,16 @@ def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base
     b_fin = finite(b_raw)
     seed_sd = float(np.std(b_fin, ddof=1)) if len(b_fin) >= 2 else math.nan
     noise = _noise_sd(base_seeds, metric)
+    from .metrics import METRICS
+
+    resolution = METRICS.get(metric).resolution if metric in METRICS else 0.0
+    quantum = resolution / math.sqrt(12) if resolution > 0 else math.nan
     if metric in opts.margins:
         margin, source = opts.margins[metric], "--margin"
     else:
         # the same value as margin_from_sd(seed_sd, noise, k), naming which sd it came from
-        s_used, which = max(((v, w) for v, w in ((seed_sd, "seed sd"), (noise, "eval-noise sd"), (SD_FLOOR, "sd floor"))
-                             if not math.isnan(v)), key=lambda x: x[0])
+        sds = ((seed_sd, "seed sd"), (noise, "eval-noise sd"), (quantum, "resolution/√12"), (SD_FLOOR, "sd floor"))
+        s_used, which = max(((v, w) for v, w in sds if not math.isnan(v)), key=lambda x: x[0])
         margin = opts.margin_sds * s_used
         source = f"{_num(opts.margin_sds)} × {which}"
     common = dict(group=label, baseline_group=base_label, metric=metric, higher_is_better=hib,
@@ -643,6 +679,75 @@ def _diverged_row(label: str, base_label: str, cand_seeds: list, base_seeds: lis
                test="divergence (status) count", detail=_share_text(k_c, n_c, k_b, n_b, "diverged"))
 
 
+#: the floor of a behaviour row's sd (log10 units for log-scale probes, i.e. 2.3 %; the probe's own
+#: units for losses and the gap): a probe whose seeds agree closely (SN-GAN's largest singular value
+#: is 1 in every seed) still gets a margin of BEHAVIOUR_SD_FLOOR x k
+BEHAVIOUR_SD_FLOOR = 0.01
+PROBE_PREFIX = "probe:"
+
+
+def _behaviour_values(seeds: Sequence[Mapping[str, Any]], name: str, scale: str) -> np.ndarray:
+    out = []
+    for s in seeds:
+        v = (s.get("behaviour") or {}).get(name)
+        v = math.nan if v is None else float(v)
+        if scale == "log":
+            v = math.log10(v) if v > 0 and math.isfinite(v) else (math.nan if math.isnan(v) or v == math.inf else -math.inf)
+        out.append(v)
+    return np.asarray(out, np.float64)
+
+
+def _behaviour_row(label: str, base_label: str, name: str, scale: str, cand_seeds: list, base_seeds: list,
+                   opts: _Options) -> Row:
+    """Equivalence (TOST) of one training-behaviour summary: no direction is better, so a candidate
+    whose gradients, losses or singular values sit far from the baseline's fails either way."""
+    from .report.stats import describe
+
+    c_raw, b_raw = _behaviour_values(cand_seeds, name, scale), _behaviour_values(base_seeds, name, scale)
+    cs, bs = describe(c_raw), describe(b_raw)
+    b_fin = b_raw[np.isfinite(b_raw)]
+    seed_sd = float(np.std(b_fin, ddof=1)) if len(b_fin) >= 2 else math.nan
+    s_used, which = (seed_sd, "seed sd") if not math.isnan(seed_sd) and seed_sd >= BEHAVIOUR_SD_FLOOR else \
+        (BEHAVIOUR_SD_FLOOR, "sd floor")
+    margin = opts.margin_sds * s_used
+    unit = "log10 " if scale == "log" else ""
+
+    def txt(d: Any) -> str:
+        return "no value" if math.isnan(d.mean) else f"{_num(d.mean)} ± {_num(d.std)}" if not math.isnan(d.std) \
+            else _num(d.mean)
+
+    common = dict(group=label, baseline_group=base_label, metric=PROBE_PREFIX + name, higher_is_better=None,
+                  n_candidate=len(c_raw), n_baseline=len(b_raw), candidate_mean=cs.mean, candidate_sd=cs.std,
+                  baseline_mean=bs.mean, baseline_sd=bs.std, candidate_text=unit + txt(cs),
+                  baseline_text=unit + txt(bs), margin=float(margin),
+                  margin_source=f"{_num(opts.margin_sds)} × {which}")
+    nan = math.nan
+    k_c, k_b = int((~np.isfinite(c_raw)).sum()), int((~np.isfinite(b_raw)).sum())
+    if k_c * len(b_raw) > k_b * len(c_raw):
+        return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=NOT_EQUIVALENT,
+                   test="non-finite count", detail=_share_text(k_c, len(c_raw), k_b, len(b_raw), "non-finite"))
+    c, b = c_raw[np.isfinite(c_raw)], b_raw[np.isfinite(b_raw)]
+    if len(c) < MIN_SEEDS or len(b) < MIN_SEEDS:
+        return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=NA, test="none",
+                   detail=f"fewer than {MIN_SEEDS} finite values on a side ({len(c)} candidate, {len(b)} baseline)")
+    diff, low, high = welch_bounds(c, b, opts.alpha, "equivalence")
+    return Row(**common, delta_hat=diff, low=low, high=high, p=nan,
+               decision=t_decision(low, high, margin, "equivalence"),
+               test=f"behaviour ({unit or 'linear '}scale, median of the last half of training), Welch TOST, "
+                    f"{_pct(1 - 2 * opts.alpha)} interval")
+
+
+def _behaviour_rows(label: str, base_label: str, cand_seeds: list, base_seeds: list, opts: _Options) -> list[Row]:
+    from .baseline import BEHAVIOUR
+
+    def names(seeds: list) -> set[str]:
+        return set.intersection(*[set(s.get("behaviour") or {}) for s in seeds]) if seeds else set()
+
+    common = names(cand_seeds) & names(base_seeds)
+    return [_behaviour_row(label, base_label, n, BEHAVIOUR[n], cand_seeds, base_seeds, opts)
+            for n in BEHAVIOUR if n in common]
+
+
 def _metrics_of(group: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(registered metrics the group stores, in registration order; unregistered ones)."""
     from .metrics import METRICS
@@ -672,7 +777,7 @@ def _few_seeds_notes(label: str, n_c: int, n_b: int, opts: _Options) -> list[str
 
 
 def _compare(cand_group: Mapping[str, Any], base_group: Mapping[str, Any], opts: _Options, *,
-             label: str | None = None, status_row: bool = True) -> list[Row]:
+             label: str | None = None, status_row: bool = True, behaviour: bool = True) -> list[Row]:
     label = label or _label(cand_group)
     base_label = _label(base_group)
     metrics, _ = _metrics_of(base_group)
@@ -683,6 +788,8 @@ def _compare(cand_group: Mapping[str, Any], base_group: Mapping[str, Any], opts:
                                f"{base_label} reports {'it' if len(missing) == 1 else 'them'})")
     rows = [_diverged_row(label, base_label, cand_group["seeds"], base_group["seeds"])] if status_row else []
     rows += [_metric_row(label, base_label, m, cand_group["seeds"], base_group["seeds"], opts) for m in metrics]
+    if behaviour:
+        rows += _behaviour_rows(label, base_label, cand_group["seeds"], base_group["seeds"], opts)
     return rows
 
 
@@ -781,13 +888,14 @@ def _check_margins_apply(margins: Mapping[str, float], groups: Iterable[Mapping[
 
 def check(candidate: Any, baseline: Any, *, pairs: Mapping[str, str] | None = None, test: str = DEFAULT_TEST,
           alpha: float = DEFAULT_ALPHA, margin_sds: float = DEFAULT_MARGIN_SDS,
-          margins: Mapping[str, float] | None = None) -> CheckResult:
+          margins: Mapping[str, float] | None = None, behaviour: bool = True) -> CheckResult:
     """Check `candidate` against `baseline` (each a runs directory, a recorded baseline file or a
     loaded baseline dict): the statistical and exact parts of the module docstring.
 
     `pairs`: candidate variant -> baseline variant ({"mine": "wgan-gp"}); `test`: "noninferiority"
     or "equivalence"; `alpha`: the level; `margin_sds`: k of the default margin; `margins`: {metric:
-    δ in metric units}. Raises HarnessError (the CLI's exit 2) for bad input: a missing, corrupt or
+    δ in metric units}; `behaviour`: also compare the training-behaviour summaries ("probe:" rows)
+    where both sides recorded them. Raises HarnessError (the CLI's exit 2) for bad input: a missing, corrupt or
     other-version file, differing protocols, no matched group, too few seeds, unknown options.
     Returns a :class:`CheckResult`; ``result.passed`` is the verdict."""
     margins = _check_options(test, alpha, margin_sds, margins)
@@ -816,15 +924,25 @@ def check(candidate: Any, baseline: Any, *, pairs: Mapping[str, str] | None = No
     if unregistered:
         notes.append(f"not compared (not in the metric registry, so their direction is unknown): {', '.join(unregistered)}")
     for cg, bg in matched:
-        rows += _compare(cg, bg, opts)
+        rows += _compare(cg, bg, opts, behaviour=behaviour)
         notes += _few_seeds_notes(_label(cg), len(cg["seeds"]), len(bg["seeds"]), opts)
         exact.append(exact_check(cg, bg))
         diffs = config_differences(cg, bg)
         if diffs:
             label = _label(cg) if _label(cg) == _label(bg) else f"{_label(cg)} vs {_label(bg)}"
             cfg[label] = diffs
+    notes += _family_note(rows, opts)
     return CheckResult(cand_desc, base_desc, "runs", test, float(alpha), float(margin_sds), margins, rows, exact,
                        unmatched_c, unmatched_b, cfg, notes)
+
+
+def _family_note(rows: Sequence[Row], opts: _Options) -> list[str]:
+    rate, n = family_false_alarm(rows, opts.test, opts.margin_sds, opts.alpha)
+    if n == 0:
+        return []
+    advice = "" if rate <= 0.05 else " (above 5 %: record the baseline with more seeds, e.g. 10, or check more candidate seeds)"
+    return [f"false alarms: a candidate that behaves exactly like the baseline fails one of these {n} t-test rows in "
+            f"at most {100 * rate:.1f} % of checks (normal theory, the sum of the rows' rates at these seed counts){advice}"]
 
 
 def _pick_group(base: Mapping[str, Any], dataset: str, against: str | None, desc: str) -> dict[str, Any]:
@@ -925,4 +1043,114 @@ def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, agains
                    "exact: not applicable (sample files: statistical check only)")]
     desc = f"{len(samples)} sample files ({', '.join(names)})"
     return CheckResult(desc, base_desc, "samples", test, float(alpha), float(margin_sds), margins, rows, exact,
-                       notes=_few_seeds_notes(label, len(seeds), len(group["seeds"]), opts))
+                       notes=_few_seeds_notes(label, len(seeds), len(group["seeds"]), opts) + _family_note(rows, opts))
+
+
+# ----------------------------------------------------------------------------- training mode
+def packaged_baseline(name: str) -> Path | None:
+    """The path of a baseline shipped with the harness (``baselines/<name>.json``, e.g. "ci" or
+    "quick"), or None when there is no such file."""
+    from importlib import resources
+
+    try:
+        path = resources.files("baselines") / f"{name}.json"
+    except ModuleNotFoundError:
+        return None
+    return Path(str(path)) if path.is_file() else None
+
+
+def resolve_baseline_arg(value: Any) -> Any:
+    """A --baseline value: an existing path as given; otherwise the name of a packaged baseline
+    ("ci" -> baselines/ci.json); otherwise the path as given (load_side then names it as missing)."""
+    if isinstance(value, (str, Path)) and not Path(value).exists() and "/" not in str(value) \
+            and not str(value).endswith(".json"):
+        packaged = packaged_baseline(str(value))
+        if packaged is not None:
+            return packaged
+    return value
+
+
+def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Sequence[int] | None = None,
+                  datasets: Sequence[str] | None = None, baseline: Any = None, runs_out: str | Path | None = None,
+                  overrides: Mapping[str, Any] | None = None, suite_overrides: Mapping[str, Any] | None = None,
+                  jobs: int = 1, device: str = "cpu",
+                  progress: bool = False, test: str = DEFAULT_TEST, alpha: float = DEFAULT_ALPHA,
+                  margin_sds: float = DEFAULT_MARGIN_SDS, margins: Mapping[str, float] | None = None,
+                  behaviour: bool = True) -> CheckResult:
+    """Train `variant` under `suite`'s protocol (its data sets, setting and budget; `seeds`,
+    `datasets` replace the suite's; `overrides` apply to `variant` only, `suite_overrides` to both
+    sides, as if the suite defined them: a budget such as {"steps": 200}) and check it against the
+    reference variant `against`:
+
+    - with `baseline` (a recorded baseline file, a packaged baseline name such as "ci", or a runs
+      directory): against that baseline's `against` groups; only `variant` is trained;
+    - without: `against` is trained too, on the same seeds and protocol (no overrides), and the
+      two are compared.
+
+    Runs land in `runs_out` (default: a new temporary directory; a given directory is reused, so
+    finished runs of the same config are not trained again). Everything is validated before any
+    training; bad input raises HarnessError."""
+    import tempfile
+
+    from .baseline import build_baseline
+    from .suite import SUITES, expand_suite, run_specs
+    from .variant import get_variant
+
+    margins_checked = _check_options(test, alpha, margin_sds, margins)
+    get_variant(variant), get_variant(against)  # unknown names: one line with the known ones
+    spec_suite = SUITES.get(suite)
+    changes: dict[str, Any] = {}
+    if seeds is not None:
+        changes["seeds"] = tuple(int(s) for s in seeds)
+    if datasets is not None:
+        changes["datasets"] = tuple(datasets)
+    if suite_overrides:
+        changes["overrides"] = {**spec_suite.overrides, **suite_overrides}
+    spec_suite = spec_suite.with_(**changes) if changes else spec_suite
+    if len(spec_suite.seeds) < MIN_SEEDS:
+        raise HarnessError(f"--seeds: {len(spec_suite.seeds)} seed{'s' if len(spec_suite.seeds) != 1 else ''}; the check "
+                           f"needs at least {MIN_SEEDS} (3 or more recommended)")
+    if len(set(spec_suite.seeds)) != len(spec_suite.seeds):
+        raise HarnessError(f"--seeds: a seed is listed twice ({', '.join(map(str, spec_suite.seeds))})")
+    specs = expand_suite(spec_suite.with_(variants=(variant,)), overrides, device=device)
+    base = None
+    if baseline is not None:
+        base, _ = load_side(resolve_baseline_arg(baseline), "baseline")
+        have = {(g["variant"], g["dataset"]) for g in base["groups"]}
+        missing = [d for d in spec_suite.datasets if (against, d) not in have]
+        if missing:
+            groups = ", ".join(sorted(f"{v}/{d}" for v, d in have)) or "none"
+            raise HarnessError(f"baseline has no {against} group on {', '.join(missing)} (it has: {groups})")
+        from .trainer import run_protocol
+
+        for d in spec_suite.datasets:  # refuse another protocol before training, not after
+            group = next(g for g in base["groups"] if g["variant"] == against and g["dataset"] == d)
+            first = next(s for s in specs if s.dataset == d)
+            diffs = protocol_differences(to_jsonable(run_protocol(first)), group["protocol"])
+            if diffs:
+                raise HarnessError(f"protocols differ ({variant} under suite {spec_suite.name} vs baseline "
+                                   f"{_label(group)}), refusing to compare: {'; '.join(diffs)}")
+    elif variant == against:
+        raise HarnessError(f"--variant and --against are both {variant!r}: without --baseline the check trains the "
+                           "two side by side; to check a variant against its own recorded runs, give --baseline")
+    else:
+        specs += expand_suite(spec_suite.with_(variants=(against,)), None, device=device)
+    out = Path(runs_out) if runs_out is not None else Path(tempfile.mkdtemp(prefix="gan-harness-check-"))
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"--runs-out {out} is a file, not a directory")
+    results = run_specs(specs, out, jobs=jobs, progress=progress, references=False)
+    failed = [r for r in results if r["status"] == "failed"]
+    if failed:
+        raise HarnessError(f"{len(failed)} run{'s' if len(failed) != 1 else ''} failed (not a result: the code raised), "
+                           f"e.g. {failed[0]['run_id']}: {failed[0]['reason']}")
+    built = decode_non_finite(build_baseline(out))
+    built["created_from"] = str(out)
+    cand = {**built, "groups": [g for g in built["groups"] if g["variant"] == variant]}
+    if base is None:
+        base = {**built, "groups": [g for g in built["groups"] if g["variant"] == against]}
+    else:
+        base = {**base, "groups": [g for g in base["groups"] if g["variant"] == against]}
+    result = check(cand, base, pairs={variant: against} if variant != against else None, test=test, alpha=alpha,
+                   margin_sds=margin_sds, margins=margins_checked, behaviour=behaviour)
+    result.candidate = f"{variant} trained in {out} ({len(spec_suite.seeds)} seeds, suite {spec_suite.name})"
+    return result

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
     r.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
+                   help="import a module or .py file that registers variants/parts first (repeatable)")
 
     e = sub.add_parser("evaluate", help="score samples from any GAN; prints one JSON object")
     e.add_argument("samples", type=Path, help="an .npy, .npz or .pt file of samples")
@@ -109,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="regression check: does a candidate (runs directory, baseline file or sample "
                                         "files) behave like a baseline? exit 0 pass, 1 regression, 2 bad input")
     chk.add_argument("candidate", nargs="?", type=Path, help="runs directory or recorded baseline file")
-    chk.add_argument("--baseline", type=Path, required=True, help="recorded baseline file or runs directory")
+    chk.add_argument("--baseline", type=Path, default=None,
+                     help="recorded baseline file, runs directory, or the name of a shipped baseline (ci, quick)")
     chk.add_argument("--test", default="noninferiority",
                      help="noninferiority (default: Welch one-sided lower bound > -margin) or equivalence (TOST)")
     chk.add_argument("--alpha", type=float, default=0.05, help="level (default 0.05)")
@@ -122,8 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--samples", nargs="+", type=Path, metavar="FILE",
                      help="samples mode: one .npy/.npz/.pt file of final samples per seed (n_eval samples each)")
     chk.add_argument("--against", metavar="VARIANT",
-                     help="samples mode: the baseline variant (or VARIANT/POINT) to compare with")
-    chk.add_argument("--device", default="cpu", help="samples mode: device of the evaluator (default cpu)")
+                     help="samples and training modes: the baseline variant (or VARIANT/POINT) to compare with")
+    chk.add_argument("--variant", help="training mode: train this variant under --suite and check it --against a "
+                                       "reference variant (trained beside it, or from --baseline)")
+    chk.add_argument("--suite", default=None, help="training mode: the suite whose protocol both sides run (default ci)")
+    chk.add_argument("--seeds", type=parse_seeds, help="training mode: seeds (default: the suite's)")
+    chk.add_argument("--datasets", type=_csv, help="training mode: data sets (default: the suite's)")
+    chk.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                     help="training mode: override a hyper-parameter of --variant only (repeatable)")
+    chk.add_argument("--steps", type=str, help="training mode: G steps of both sides (the suite's budget otherwise)")
+    chk.add_argument("--runs-out", type=Path, help="training mode: where the runs go (default: a new temporary "
+                                                   "directory; a given one is reused, finished runs are not retrained)")
+    chk.add_argument("--jobs", type=int, default=None, help="training mode: worker processes (default: CPU count)")
+    chk.add_argument("--no-behaviour", action="store_true",
+                     help="compare final metrics only, not the training-behaviour summaries (probe: rows)")
+    chk.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
+                     help="import a module or .py file that registers variants/parts first (repeatable)")
+    chk.add_argument("--quiet", action="store_true", help="training mode: no progress bar")
+    chk.add_argument("--device", default="cpu", help="device of the evaluator and of training (default cpu)")
 
     ls = sub.add_parser("list", help="list variants, data sets, suites, metrics, config keys")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "variants", "datasets", "suites", "settings", "metrics", "keys"])
@@ -169,6 +188,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .spec import parse_set
     from .suite import SUITES, default_jobs, expand_suite, plan, run_specs
 
+    from .plugins import load_plugins
+
+    load_plugins(args.plugins)
     suite = SUITES.get(args.suite or "quick")
     changes: dict[str, Any] = {}
     if args.variants:
@@ -276,24 +298,63 @@ def cmd_check(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"test": args.test, "alpha": args.alpha, "margins": parse_margins(args.margins)}
     if args.margin_sds is not None:
         options["margin_sds"] = args.margin_sds
+    from .check import check_variant, resolve_baseline_arg
+    from .plugins import load_plugins
+
+    options["behaviour"] = not args.no_behaviour
+    training_only = [(flag, value) for flag, value in (
+        ("--suite", args.suite), ("--seeds", args.seeds), ("--datasets", args.datasets), ("--set", args.sets or None),
+        ("--runs-out", args.runs_out), ("--jobs", args.jobs), ("--steps", args.steps)) if value is not None]
+    baseline = resolve_baseline_arg(args.baseline) if args.baseline is not None else None
+    if args.variant is not None:
+        if args.candidate is not None or args.samples:
+            raise HarnessError("--variant (training mode) takes no CANDIDATE and no --samples")
+        if not args.against:
+            raise HarnessError("--variant needs --against REFERENCE_VARIANT (e.g. --against wgan-gp)")
+        if args.dataset is not None:
+            raise HarnessError("--dataset applies to --samples mode; in training mode use --datasets")
+        if args.jobs is not None and args.jobs < 1:
+            raise HarnessError(f"--jobs must be >= 1, got {args.jobs}")
+        if args.runs_out is not None:
+            _check_out_dir(args.runs_out, "--runs-out")
+    else:
+        if training_only:
+            raise HarnessError(f"{training_only[0][0]} applies to training mode (--variant) only")
+        if baseline is None:
+            raise HarnessError("--baseline is required (a recorded baseline file, a runs directory, or a shipped "
+                               "baseline name: ci, quick)")
+        if args.samples:
+            options.pop("behaviour")  # sample files carry no training history
     if args.samples:
         if args.candidate is not None:
             raise HarnessError(f"give either a CANDIDATE ({args.candidate}) or --samples, not both")
         if not args.dataset:
             raise HarnessError("--samples needs --dataset (the data set the samples imitate)")
-    else:
+    elif args.variant is None:
         if args.candidate is None:
-            raise HarnessError("give a CANDIDATE (runs directory or baseline file), or --dataset D --samples FILE ...")
+            raise HarnessError("give a CANDIDATE (runs directory or baseline file), --dataset D --samples FILE ..., or "
+                               "--variant V --against REF")
         for flag, value in (("--dataset", args.dataset), ("--against", args.against)):
             if value is not None:
-                raise HarnessError(f"{flag} applies to --samples mode only")
+                raise HarnessError(f"{flag} applies to --samples and --variant modes only")
+    load_plugins(args.plugins)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if args.samples:
-            result = check_samples(args.samples, args.dataset, args.baseline, against=args.against,
+        if args.variant is not None:
+            from .spec import parse_set
+            from .suite import default_jobs
+
+            jobs = args.jobs or (1 if args.device.startswith("cuda") else default_jobs())
+            result = check_variant(args.variant, args.against, suite=args.suite or "ci", seeds=args.seeds,
+                                   datasets=args.datasets, baseline=baseline, runs_out=args.runs_out,
+                                   overrides=parse_set(args.sets), jobs=jobs, device=args.device,
+                                   suite_overrides=parse_set([f"steps={args.steps}"]) if args.steps else None,
+                                   progress=not args.quiet, **options)
+        elif args.samples:
+            result = check_samples(args.samples, args.dataset, baseline, against=args.against,
                                    device=args.device, **options)
         else:
-            result = check(args.candidate, args.baseline, **options)
+            result = check(args.candidate, baseline, **options)
         files = write_check(result, args.out) if args.out is not None else {}
     for w in caught:  # only once the check is done: a refusal stays one line
         print(f"gan-harness: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)

@@ -31,6 +31,16 @@ SUITES.register("quick", SuiteSpec(
     overrides=QUICK_OVERRIDES, setting="2d",
     description="4 variants x ring8, grid25 x 3 seeds on 2-D mixtures, equal budgets (CPU, minutes)"))
 
+# The regression-check suite (gan-harness check; baselines/ci.json): the quick suite's 2-d setting on
+# ring8 at 1,000 G steps, 10 seeds, so a recorded baseline estimates each metric's seed spread well
+# and a 3-seed candidate (seconds per run) can be checked against it with few false alarms
+# (docs/CHECK.md). Cheap enough to train a candidate inside a user's test suite.
+CI_OVERRIDES: dict[str, Any] = {"steps": 1000, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500}
+SUITES.register("ci", SuiteSpec(
+    name="ci", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8",), seeds=tuple(range(10)),
+    overrides=CI_OVERRIDES, setting="2d",
+    description="regression-check suite: 4 variants x ring8 x 10 seeds, 1,000 G steps (baselines/ci.json)"))
+
 # The image track's 1,000-mode benchmark: budget chosen so the suite fits in <= 30 minutes on a
 # 2-core CPU (measured figures in the README); scale it up on a GPU with --device cuda --set steps=...
 STACKED_DIGITS_OVERRIDES: dict[str, Any] = {"steps": 1500, "batch_size": 64, "g_hidden": 32, "d_hidden": 32,
@@ -135,12 +145,16 @@ def _exit_with_parent(parent: int, interval_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="gan-harness-parent-watch", daemon=True).start()
 
 
-def _worker_init(variants: list[Variant], parent: int | None = None) -> None:
-    """Make variants registered by a call in the parent visible in spawned workers."""
+def _worker_init(variants: list[Variant], parent: int | None = None, plugins: Sequence[str] = ()) -> None:
+    """Make variants registered by a call in the parent visible in spawned workers, after importing
+    the parent's plugin modules (harness.plugins: their parts, e.g. a new loss, exist only once
+    imported)."""
+    from .plugins import load_plugins
     from .variant import VARIANTS
 
     if parent is not None:
         _exit_with_parent(parent)
+    load_plugins(plugins)
     for v in variants:
         if v.name not in VARIANTS:
             VARIANTS.register(v.name, v)
@@ -187,9 +201,11 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
                 done(_execute(*_task(p, ref), threads))
         else:
             variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in todo if not ref})]
+            from .plugins import LOADED
+
             ctx = mp.get_context("spawn")
             with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                        initargs=(variants, os.getpid())) as pool:
+                                        initargs=(variants, os.getpid(), list(LOADED))) as pool:
                 # longest first (D steps per G step x budget; reference rows train nothing): the pool's
                 # last minutes are not one long run
                 order = sorted(todo, key=lambda t: 0 if t[1] else -t[0].spec.config.steps * (t[0].spec.config.n_dis + 1))

@@ -303,11 +303,21 @@ def setup(spec: RunSpec, device: torch.device) -> _Run:
     state = _State(cfg, device, data, G, D, make_opt(G.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2),
                    make_opt(D.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2), streams)
     z_eval = normal((cfg.n_eval, cfg.z_dim), streams["eval"])  # the fixed evaluation bank, on CPU
-    protocol = {"evaluator": evaluator.protocol(),
-                "budget": {"steps": cfg.steps, "batch_size": cfg.batch_size},
-                "eval_latent": f"{cfg.n_eval} x N(0, I_{cfg.z_dim}) from the run seed's 'eval' stream",
-                "metric_versions": {m: METRICS.get(m).version for m in evaluator.metrics if m in METRICS}}
-    return _Run(spec, state, evaluator, z_eval, protocol, probes.Snapshots(data), t0)
+    return _Run(spec, state, evaluator, z_eval, _protocol(cfg, evaluator), probes.Snapshots(data), t0)
+
+
+def _protocol(cfg: Any, evaluator: Any) -> dict[str, Any]:
+    return {"evaluator": evaluator.protocol(),
+            "budget": {"steps": cfg.steps, "batch_size": cfg.batch_size},
+            "eval_latent": f"{cfg.n_eval} x N(0, I_{cfg.z_dim}) from the run seed's 'eval' stream",
+            "metric_versions": {m: METRICS.get(m).version for m in evaluator.metrics if m in METRICS}}
+
+
+def run_protocol(spec: RunSpec) -> dict[str, Any]:
+    """The protocol a run of `spec` will record in its summary (what a comparison requires to be
+    equal), known before training: its data set and evaluator are built, nothing is trained."""
+    data = make_dataset(spec.dataset, spec.config)
+    return _protocol(spec.config, make_evaluator(data, spec.config, "cpu"))
 
 
 def loop(run: _Run, writer: runs.RunWriter, progress: bool = False) -> None:

@@ -74,7 +74,11 @@ def test_identical_runs_pass_with_an_exact_match(tmp_path, capsys):
         result = check(cand, tmp_path / "a.json")
         assert result.passed and result.exit_status == 0
         assert [e.text for e in result.exact] == ["exact: match (3 seeds)"]
-        assert len(result.rows) == 6 and {r.n_candidate for r in result.rows} == {3}
+        metric_rows = [r for r in result.rows if not r.metric.startswith("probe:")]
+        assert len(metric_rows) == 6 and {r.n_candidate for r in result.rows} == {3}
+        assert {r.metric for r in result.rows} - {r.metric for r in metric_rows} == {
+            "probe:" + k for k in ("loss_d", "loss_g", "grad_norm_d", "grad_norm_g", "input_grad_real",
+                                   "input_grad_fake", "input_grad_interp")}  # the probes default_history writes
 
 
 @pytest.mark.parametrize("metric, change, decision", [
@@ -163,7 +167,7 @@ def test_an_infinite_value_with_too_few_seeds_for_the_rank_test_is_not_judged(tm
     assert "  n/a  " in line and "non-finite in 3/3 seeds against 0/3" in line
     assert "smallest p with 3 candidate and 3 baseline values is 1/20, not < 0.05" in line
     assert "it needs 4 candidate seeds against these 3, or 4 baseline seeds against these 3" in line
-    assert "result: PASS (6 rows, 1 not judged: vanilla/ring8 reverse_kl; " in out
+    assert "result: PASS (13 rows, 1 not judged: vanilla/ring8 reverse_kl; " in out
     result = check(tmp_path / "b", tmp_path / "a")
     assert [r.metric for r in result.not_judged] == ["reverse_kl"] and result.passed
     # one more candidate seed (p = 1/35 is reachable) and the same candidate fails
@@ -247,8 +251,8 @@ def test_missing_corrupt_or_other_version_baseline_is_exit_2_writing_nothing(tmp
     (["--margin", "w1"], "expected METRIC=VALUE"),
     (["--margin", "w1=-1"], "the margin must be a positive number"),
     (["--margin", "fid=1"], "--margin fid: no compared group reports fid"),
-    (["--dataset", "ring8"], "--dataset applies to --samples mode only"),
-    (["--against", "wgan"], "--against applies to --samples mode only"),
+    (["--dataset", "ring8"], "--dataset applies to --samples and --variant modes only"),
+    (["--against", "wgan"], "--against applies to --samples and --variant modes only"),
 ])
 def test_bad_options_are_exit_2(tmp_path, capsys, args, needle):
     write_group(tmp_path / "a", BASE)
@@ -355,7 +359,8 @@ def test_out_writes_check_json_and_md(tmp_path, capsys):
                       parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))  # plain JSON: no NaN/Infinity
     assert data["format"] == "gan-harness-check" and data["passed"] is False and data["exit_status"] == 1
     rows = {r["metric"]: r for r in data["rows"]}
-    assert set(rows) == {"diverged", "modes_covered", "hq_fraction", "reverse_kl", "frechet_distance", "w1"}
+    assert {m for m in rows if not m.startswith("probe:")} == {"diverged", "modes_covered", "hq_fraction", "reverse_kl",
+                                                               "frechet_distance", "w1"}
     assert rows["w1"]["decision"] == REGRESSION and rows["w1"]["failed"] is True
     assert rows["reverse_kl"]["delta_hat"] == "-inf" and rows["reverse_kl"]["candidate_mean"] == "nan"
     assert data["exact"][0]["text"].startswith("exact: not applicable")

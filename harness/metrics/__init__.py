@@ -21,6 +21,9 @@ class MetricInfo:
     - ``target``: what "reaching the target" means: ``"n_modes"`` (all of the data set's modes) or
       None (no target).
     - ``percent``: shown in per cent in reports (a fraction in [0, 1] stored as such).
+    - ``resolution``: the smallest step the metric takes (1 for a count of modes; 0 for a continuous
+      metric). A regression check floors the metric's sd at resolution/√12, the sd of rounding to
+      that step, so a count whose baseline seeds all agree is not judged on a zero spread.
     """
 
     higher_is_better: bool
@@ -31,11 +34,12 @@ class MetricInfo:
     collapse: bool = False
     target: str | None = None
     percent: bool = False
+    resolution: float = 0.0
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
 _ROLES = {
-    "modes_covered": dict(main=True, collapse=True, target="n_modes"),
+    "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0),
     "hq_fraction": dict(quality=True, percent=True),
     "fid": dict(quality=True),
     "precision": dict(percent=True),
