@@ -886,7 +886,7 @@ def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, agains
         raise HarnessError(f"--samples: {len(samples)} file{'s' if len(samples) != 1 else ''} given; the check needs at "
                            f"least {MIN_SEEDS} sample files (one per seed) for Welch's t test, 3 or more recommended "
                            "(the default margin is calibrated for 3)")
-    DATASETS.get(dataset)  # an unknown name: one line with the known ones
+    dataset = DATASETS.canonical(dataset)  # an unknown name: one line with the known ones
     base, base_desc = load_side(baseline, "baseline")
     group = _pick_group(base, dataset, against, base_desc)
     base_label = _label(group)
