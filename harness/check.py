@@ -839,6 +839,13 @@ def _pick_group(base: Mapping[str, Any], dataset: str, against: str | None, desc
                                "one to compare with --against VARIANT (or VARIANT/POINT)")
         return groups[0]
     variant, _, point = against.partition("/")
+    if variant not in {g["variant"] for g in groups}:  # a display spelling (SN-GAN) of a registered variant
+        from .variant import VARIANTS
+
+        try:
+            variant = VARIANTS.canonical(variant)
+        except HarnessError:
+            pass  # reported below with the groups the baseline has
     chosen = [g for g in groups if g["variant"] == variant and (not point or g.get("point", "") == point)]
     if not chosen:
         raise HarnessError(f"--against {against}: no such group on {dataset} in baseline {desc} (it has: "

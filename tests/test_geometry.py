@@ -317,3 +317,20 @@ def test_a_real_small_run_writes_its_report_under_out_and_not_into_reports(tmp_p
     assert (tmp_path / "o1" / "report" / "report.md").exists()
     assert (tmp_path / "o1" / "wgan-gp" / "8gaussians" / "seed-0" / "summary.json").exists()
     assert not (tmp_path / "reports").exists()
+
+
+def test_check_samples_takes_any_spelling_of_a_geometry_and_refuses_another(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "run", "--variants", "sngan", "--datasets", "ring:modes=4,radius=1,sigma=0.05",
+                       "--seeds", "0-2", "--steps", "2", "--set", "n_eval=200", "--set", "log_every=1",
+                       "--set", "eval_every=2", "--out", "o", "--jobs", "1", "--quiet", "--no-report")
+    assert code == 0, err
+    assert cli(capsys, "record", "o", "--out", "b.json")[0] == 0
+    files = [str(p) for p in sorted(Path("o/sngan/ring:modes=4,radius=1,sigma=0.05").glob("seed-*/samples.npy"))]
+    assert len(files) == 3
+    code, out, err = cli(capsys, "check", "--dataset", "RING:sigma=0.05,radius=1.0,modes=4", "--samples", *files,
+                         "--baseline", "b.json", "--against", "SN-GAN")
+    assert code == 0, err + out  # the same runs' samples: no regression
+    code, _, err = cli(capsys, "check", "--dataset", "ring:modes=4,radius=1,sigma=0.02", "--samples", *files,
+                       "--baseline", "b.json", "--against", "sngan")
+    assert code == 2 and "no group on data set 'ring:modes=4,radius=1,sigma=0.02'" in err
