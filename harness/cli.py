@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="score samples from any GAN; prints one JSON object")
     e.add_argument("samples", type=Path, help="an .npy, .npz or .pt file of samples")
-    e.add_argument("--dataset", required=True, help="data set the samples imitate")
+    e.add_argument("--dataset", required=True,
+                   help="data set the samples imitate: a name or a mixture such as ring:modes=8,radius=1,sigma=0.01")
     e.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="evaluation options, e.g. n_w1=500, features=...")
     e.add_argument("--device", default="cpu")
@@ -139,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--margin", dest="margins", action="append", default=[], metavar="METRIC=VALUE",
                      help="margin of one metric in its own units, repeatable (replaces the sd-based one)")
     chk.add_argument("--out", type=Path, help="also write check.json and check.md into this directory")
-    chk.add_argument("--dataset", help="samples mode: the data set the --samples imitate")
+    chk.add_argument("--dataset", help="samples mode: the data set the --samples imitate (a name or a mixture)")
     chk.add_argument("--samples", nargs="+", type=Path, metavar="FILE",
                      help="samples mode: one .npy/.npz/.pt file of final samples per seed (n_eval samples each)")
     chk.add_argument("--against", metavar="VARIANT",
