@@ -957,6 +957,13 @@ def _pick_group(base: Mapping[str, Any], dataset: str, against: str | None, desc
                                "one to compare with --against VARIANT (or VARIANT/POINT)")
         return groups[0]
     variant, _, point = against.partition("/")
+    if variant not in {g["variant"] for g in groups}:  # a display spelling (SN-GAN) of a registered variant
+        from .variant import VARIANTS
+
+        try:
+            variant = VARIANTS.canonical(variant)
+        except HarnessError:
+            pass  # reported below with the groups the baseline has
     chosen = [g for g in groups if g["variant"] == variant and (not point or g.get("point", "") == point)]
     if not chosen:
         raise HarnessError(f"--against {against}: no such group on {dataset} in baseline {desc} (it has: "
@@ -1004,7 +1011,7 @@ def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, agains
         raise HarnessError(f"--samples: {len(samples)} file{'s' if len(samples) != 1 else ''} given; the check needs at "
                            f"least {MIN_SEEDS} sample files (one per seed) for Welch's t test, 3 or more recommended "
                            "(the default margin is calibrated for 3)")
-    DATASETS.get(dataset)  # an unknown name: one line with the known ones
+    dataset = DATASETS.canonical(dataset)  # an unknown name: one line with the known ones
     base, base_desc = load_side(baseline, "baseline")
     group = _pick_group(base, dataset, against, base_desc)
     base_label = _label(group)
@@ -1097,7 +1104,11 @@ def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Seque
     from .variant import get_variant
 
     margins_checked = _check_options(test, alpha, margin_sds, margins)
-    get_variant(variant), get_variant(against)  # unknown names: one line with the known ones
+    from .variant import canonical_variant
+
+    # display spellings (SN-GAN) to registered names; unknown names: one line with the known ones
+    variant, against = canonical_variant(variant), canonical_variant(against)
+    get_variant(variant), get_variant(against)
     spec_suite = SUITES.get(suite)
     changes: dict[str, Any] = {}
     if seeds is not None:

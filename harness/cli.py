@@ -30,6 +30,21 @@ def _csv(value: str) -> list[str]:
     return items
 
 
+def parse_datasets(value: str) -> list[str]:
+    """Comma-separated data sets, where a mixture's own key=value items stay with it:
+    'ring8,ring:modes=8,radius=1,sigma=0.01,grid25' -> ['ring8', 'ring:modes=8,radius=1,sigma=0.01', 'grid25']."""
+    items: list[str] = []
+    for part in value.split(","):
+        key, eq, _ = part.partition("=")
+        if eq and ":" not in key and items and ":" in items[-1]:
+            items[-1] += "," + part.strip()
+        elif part.strip():
+            items.append(part.strip())
+    if not items:
+        raise HarnessError(f"expected a comma-separated list, got {value!r}")
+    return items
+
+
 def parse_seeds(value: str) -> list[int]:
     """'0,1,2' or '0-4' (inclusive) or a mix: '0-2,7'."""
     seeds: list[int] = []
@@ -66,8 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="train a suite of runs (default: the quick suite) and write its report")
     r.add_argument("--suite", default=None, help="built-in suite to start from (default: quick)")
-    r.add_argument("--variants", type=_csv, help="comma-separated variants (replaces the suite's)")
-    r.add_argument("--datasets", type=_csv, help="comma-separated data sets (replaces the suite's)")
+    r.add_argument("--variants", type=_csv,
+                   help="comma-separated variants (replaces the suite's); case-insensitive, display spellings "
+                        "such as WGAN-GP, SN-GAN accepted")
+    r.add_argument("--datasets", type=parse_datasets,
+                   help="comma-separated data sets (replaces the suite's): names (`gan-harness list datasets`, "
+                        "case-insensitive) or mixtures such as ring:modes=8,radius=1,sigma=0.01")
     r.add_argument("--seeds", type=parse_seeds, help="seeds, e.g. 0,1,2 or 0-4 (replaces the suite's)")
     r.add_argument("--setting", default=None,
                    help="named hyper-parameter setting of every run (default: the suite's; see `gan-harness list "
@@ -79,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sweep a hyper-parameter over values, repeatable: every point of the Cartesian product "
                         "runs every seed (report: best point and median over points per variant)")
     r.add_argument("--out", type=Path, help="runs directory (default: runs/<suite>)")
-    r.add_argument("--report-out", type=Path, help="report directory (default: reports/<suite>)")
+    r.add_argument("--report-out", type=Path,
+                   help="report directory (default: reports/<suite> when the suite runs exactly as defined, "
+                        "else <out>/report)")
     r.add_argument("--no-report", action="store_true", help="do not write a report at the end")
     r.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     r.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
@@ -90,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="score samples from any GAN; prints one JSON object")
     e.add_argument("samples", type=Path, help="an .npy, .npz or .pt file of samples")
-    e.add_argument("--dataset", required=True, help="data set the samples imitate")
+    e.add_argument("--dataset", required=True,
+                   help="data set the samples imitate: a name or a mixture such as ring:modes=8,radius=1,sigma=0.01")
     e.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="evaluation options, e.g. n_w1=500, features=...")
     e.add_argument("--device", default="cpu")
@@ -121,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--margin", dest="margins", action="append", default=[], metavar="METRIC=VALUE",
                      help="margin of one metric in its own units, repeatable (replaces the sd-based one)")
     chk.add_argument("--out", type=Path, help="also write check.json and check.md into this directory")
-    chk.add_argument("--dataset", help="samples mode: the data set the --samples imitate")
+    chk.add_argument("--dataset", help="samples mode: the data set the --samples imitate (a name or a mixture)")
     chk.add_argument("--samples", nargs="+", type=Path, metavar="FILE",
                      help="samples mode: one .npy/.npz/.pt file of final samples per seed (n_eval samples each)")
     chk.add_argument("--against", metavar="VARIANT",
@@ -184,19 +206,32 @@ def parse_grid(items: list[str], overrides: dict[str, Any]) -> dict[str, list[An
     return grid
 
 
+def default_report_dir(defined: Any, suite: Any, out: Path, changed: bool, device: str) -> Path:
+    """Where `run` writes its report without --report-out: ``reports/<suite>`` (the committed
+    example report) only when the suite runs exactly as defined -- same variants, data sets, seeds
+    and setting, no --set/--steps/--grid, runs in the default ``runs/<suite>``, on the CPU; otherwise
+    ``<out>/report``, beside the runs it describes."""
+    as_defined = (suite == defined and not changed and Path(out) == Path("runs") / defined.name
+                  and device == "cpu")
+    return Path("reports") / defined.name if as_defined else Path(out) / "report"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .spec import parse_set
     from .suite import SUITES, default_jobs, expand_suite, plan, run_specs
 
+    from .data import canonical_dataset
     from .plugins import load_plugins
+    from .variant import canonical_variant
 
     load_plugins(args.plugins)
-    suite = SUITES.get(args.suite or "quick")
+    defined = SUITES.get(args.suite or "quick")
+    suite = defined
     changes: dict[str, Any] = {}
-    if args.variants:
-        changes["variants"] = tuple(args.variants)
+    if args.variants:  # canonical names (SN-GAN -> sngan, RING8 -> ring8), each once
+        changes["variants"] = tuple(dict.fromkeys(canonical_variant(v) for v in args.variants))
     if args.datasets:
-        changes["datasets"] = tuple(args.datasets)
+        changes["datasets"] = tuple(dict.fromkeys(canonical_dataset(d) for d in args.datasets))
     if args.seeds:
         changes["seeds"] = tuple(args.seeds)
     if args.setting is not None:
@@ -209,7 +244,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.update(parse_set([f"steps={args.steps}"]))
     grid = parse_grid(args.grids, overrides)
     out = args.out or Path("runs") / suite.name
-    report_out = args.report_out or Path("reports") / suite.name
+    report_out = args.report_out or default_report_dir(defined, suite, out, bool(overrides or grid), args.device)
     _check_out_dir(out, "--out")
     if not args.no_report:
         _check_out_dir(report_out, "--report-out")
@@ -365,7 +400,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .data import DATASETS, get_dataset
+    from .data import DATASETS
     from .metrics import METRICS
     from .spec import FIELDS
     from .suite import SUITES
@@ -373,15 +408,21 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     what = args.what
     if what in ("all", "variants"):
-        print("variants:")
+        print("variants (case-insensitive; display spellings such as WGAN-GP, SN-GAN accepted):")
         for name in variant_names():
             v = get_variant(name)
             print(f"  {name:12s} {v.description}  [{v.reference}]")
     if what in ("all", "datasets"):
-        print("datasets:")
+        print("datasets (names are case-insensitive):")
         for name in DATASETS.names():
             doc = (DATASETS.get(name).__doc__ or "").strip().splitlines()
             print(f"  {name:16s} {doc[0] if doc else ''}")
+        for alias, (target, note) in DATASETS.aliases().items():
+            print(f"  {alias:16s} {note or '= ' + target}")
+        print("mixtures of any geometry (--datasets/--dataset FAMILY:KEY=VALUE,...; canonical name: keys sorted, "
+              "defaults filled in):")
+        for fam in DATASETS.families():
+            print(f"  {fam.usage:34s} {fam.description}")
     if what in ("all", "suites"):
         print("suites:")
         for name, s in SUITES.items():

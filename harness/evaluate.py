@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .data import canonical_dataset
 from .errors import HarnessError
 from .resolve import check_device, dataset_defaults, make_dataset, make_evaluator
 from .spec import make_config
@@ -55,6 +56,7 @@ def evaluate_samples(samples: Any, dataset: str, overrides: Mapping[str, Any] | 
                      device: str = "cpu") -> dict[str, float]:
     """Metrics for `samples` (an array, tensor or file path) against `dataset`, with the same names
     and protocol as a run's final evaluation."""
+    dataset = canonical_dataset(dataset)
     cfg = make_config(dataset_defaults(dataset), overrides or {})
     check_device(device)
     data = make_dataset(dataset, cfg)

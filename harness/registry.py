@@ -1,12 +1,16 @@
 """One small registry type for variants, data sets, networks, metrics and feature extractors.
 
 Registries are explicit and offline: resolving a name never touches the network, and an
-unknown name fails with the known ones and a "did you mean".
+unknown name fails with the known ones and a "did you mean". A registry may match names
+case-insensitively (``match="case"``: RING8 is ring8) or also ignore "-", "_" and spaces
+(``match="loose"``: the display spelling SN-GAN is sngan, WGAN-GP is wgan-gp), and may hold aliases
+(another name for a registered entry); a name that matches more than one entry is refused.
 """
 from __future__ import annotations
 
 import difflib
 import warnings
+import re
 from importlib import metadata
 from typing import Generic, Iterator, TypeVar
 
@@ -19,11 +23,18 @@ class PluginWarning(UserWarning):
     """A plugin (entry point) that could not be loaded and was skipped."""
 
 
+MATCHES = ("exact", "case", "loose")
+
+
 class Registry(Generic[T]):
-    def __init__(self, kind: str, entry_point_group: str | None = None):
+    def __init__(self, kind: str, entry_point_group: str | None = None, match: str = "exact"):
+        if match not in MATCHES:
+            raise ValueError(f"match must be one of {MATCHES}, got {match!r}")
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self.match = match
         self._items: dict[str, T] = {}
+        self._aliases: dict[str, tuple[str, str]] = {}  # alias -> (registered name, description)
         self._entry_points_loaded = entry_point_group is None
 
     def register(self, name: str, item: T, *, replace: bool = False) -> T:
@@ -47,16 +58,53 @@ class Registry(Generic[T]):
                 warnings.warn(f"skipping {self.kind} {ep.name!r}: its entry point {ep.value} failed to load "
                               f"({type(exc).__name__}: {exc})", PluginWarning, stacklevel=3)
 
-    def get(self, name: str) -> T:
+    def alias(self, alias: str, target: str, description: str = "") -> None:
+        """Make `alias` another name of the registered entry `target` (it resolves to `target`)."""
+        if not alias or not isinstance(alias, str):
+            raise HarnessError(f"{self.kind} alias must be a non-empty string, got {alias!r}")
+        if alias in self._items or alias in self._aliases:
+            raise HarnessError(f"{self.kind} {alias!r} is already registered")
+        if target not in self._items:
+            raise HarnessError(f"alias {alias!r}: unknown {self.kind} {target!r}")
+        self._aliases[alias] = (target, description)
+
+    def aliases(self) -> dict[str, tuple[str, str]]:
+        """alias -> (the registered name it stands for, description)."""
+        return dict(sorted(self._aliases.items()))
+
+    def _key(self, name: str) -> str:
+        if self.match == "exact":
+            return name
+        key = name.casefold()
+        return re.sub(r"[-_\s]", "", key) if self.match == "loose" else key
+
+    def canonical(self, name: str) -> str:
+        """The registered name that `name` stands for: itself, an alias's target, or (under the
+        registry's `match`) the one entry it matches. Raises UnknownNameError (one line)."""
         self._load_entry_points()
-        try:
-            return self._items[name]
-        except KeyError:
-            raise UnknownNameError(self.unknown_message(name)) from None
+        if not isinstance(name, str):
+            raise UnknownNameError(self.unknown_message(name))
+        if name in self._items:
+            return name
+        if name in self._aliases:
+            return self._aliases[name][0]
+        if self.match != "exact":
+            key = self._key(name)
+            hits = sorted({n for n in self._items if self._key(n) == key}
+                          | {t for a, (t, _) in self._aliases.items() if self._key(a) == key})
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise UnknownNameError(f"{self.kind} {name!r} is ambiguous: it matches {', '.join(hits)}; "
+                                       "spell it exactly")
+        raise UnknownNameError(self.unknown_message(name))
+
+    def get(self, name: str) -> T:
+        return self._items[self.canonical(name)]
 
     def unknown_message(self, name: str) -> str:
         known = self.names()
-        hint = difflib.get_close_matches(str(name), known, n=1)
+        hint = difflib.get_close_matches(str(name), known + list(self._aliases), n=1)
         msg = f"unknown {self.kind} {name!r}"
         if hint:
             msg += f" (did you mean {hint[0]!r}?)"

@@ -13,13 +13,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from .data import DATASETS, Dataset, Evaluator, get_dataset
+from .data import DATASETS, Dataset, Evaluator, canonical_dataset, get_dataset
 from .errors import HarnessError
 from .nets import NETS
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
 from .spec import FIELDS, LR_SCHEDULES, UPDATES, Config, RunSpec, choice_fields, make_config, unknown_key_message
 from .settings import DEFAULT_SETTING, get_setting
-from .variant import get_variant
+from .variant import canonical_variant, get_variant
 
 #: Config fields that only concern evaluation; each data set's evaluator declares which it takes.
 EVAL_OPTIONS = ("n_w1", "features", "feature_weights")
@@ -70,7 +70,11 @@ def resolve_run(variant: str, dataset: str, seed: int, overrides: Mapping[str, A
                 grid: Mapping[str, Any] | None = None, setting: str = DEFAULT_SETTING) -> RunSpec:
     """Validate names and values and build the RunSpec (raises HarnessError before any work).
     Layers, lowest first: data set defaults < variant defaults < setting (harness.settings) < suite
-    overrides < grid point < overrides."""
+    overrides < grid point < overrides. Names are stored canonically: the variant's registered name
+    (SN-GAN -> sngan), the data set's canonical name (RING8 -> ring8; a family member with its
+    parameters sorted and defaults filled in)."""
+    variant = canonical_variant(variant)
+    dataset = canonical_dataset(dataset)
     v = get_variant(variant)
     chosen = get_setting(setting)
     ds_defaults = dataset_defaults(dataset)
@@ -84,6 +88,7 @@ def resolve_run(variant: str, dataset: str, seed: int, overrides: Mapping[str, A
 
 
 def make_dataset(name: str, config: Config) -> Dataset:
+    """The data set `name` (any spelling canonical_dataset accepts, e.g. 'ring:modes=8,radius=1,sigma=0.01')."""
     return get_dataset(name, config=config)
 
 

@@ -297,9 +297,17 @@ def environment(device: str) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- run directories
+def path_component(name: str) -> str:
+    """`name` as one directory name: '%' and '/' percent-encoded (%25, %2F), so that distinct names
+    stay distinct; e.g. a centres file's path in a data set name. Other characters (':', '=', ',')
+    are kept: the directory reads like the name."""
+    return name.replace("%", "%25").replace("/", "%2F")
+
+
 def run_dir(root: Path, spec: RunSpec) -> Path:
-    """``<root>/<variant>/<dataset>/seed-<k>``, or ``.../<dataset>/<grid point>/seed-<k>`` in a grid sweep."""
-    base = Path(root) / spec.variant / spec.dataset
+    """``<root>/<variant>/<dataset>/seed-<k>``, or ``.../<dataset>/<grid point>/seed-<k>`` in a grid
+    sweep (the data set name through :func:`path_component`)."""
+    base = Path(root) / spec.variant / path_component(spec.dataset)
     return (base / spec.point if spec.grid else base) / f"seed-{spec.seed}"
 
 

@@ -30,8 +30,10 @@ class Variant:
 
 
 # The reference variants (baselines/) are declared under this entry-point group in pyproject.toml,
-# exactly as a user's plugin declares its own: the harness never imports them by name.
-VARIANTS: Registry[Variant] = Registry("variant", entry_point_group="gan_harness.variants")
+# exactly as a user's plugin declares its own: the harness never imports them by name. Names match
+# case-insensitively and ignoring "-", "_" and spaces, so the display spellings used in the
+# literature and the docs (Vanilla, WGAN, WGAN-GP, SN-GAN) name vanilla, wgan, wgan-gp, sngan.
+VARIANTS: Registry[Variant] = Registry("variant", entry_point_group="gan_harness.variants", match="loose")
 #: names of the reference rows every report shows beside the variants (harness.references)
 RESERVED_NAMES = ("real", "null-gaussian", "null-uniform")
 
@@ -43,6 +45,11 @@ def register_variant(variant: Variant, *, replace: bool = False) -> Variant:
     if variant.name in RESERVED_NAMES:
         raise HarnessError(f"variant name {variant.name!r} is reserved for a reference row ({', '.join(RESERVED_NAMES)})")
     return VARIANTS.register(variant.name, variant, replace=replace)
+
+
+def canonical_variant(name: str) -> str:
+    """The registered name of variant `name` (e.g. 'SN-GAN' -> 'sngan'); HarnessError if unknown."""
+    return VARIANTS.canonical(name)
 
 
 def get_variant(name: str) -> Variant:

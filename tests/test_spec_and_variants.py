@@ -99,8 +99,9 @@ def test_the_harness_has_no_import_circles():
 
 
 def test_unknown_names_fail_with_known_ones():
-    with pytest.raises(HarnessError, match="unknown variant 'wgangp' \\(did you mean 'wgan-gp'\\?\\); known:"):
-        resolve_run("wgangp", "ring8", 0)
+    with pytest.raises(HarnessError, match="unknown variant 'wgan-gq' \\(did you mean 'wgan-gp'\\?\\); known:"):
+        resolve_run("wgan-gq", "ring8", 0)
+    assert resolve_run("wgangp", "ring8", 0).variant == "wgan-gp"  # case, '-', '_' and spaces are ignored
     with pytest.raises(HarnessError, match="unknown data set 'ring9'"):
         resolve_run("wgan", "ring9", 0)
     with pytest.raises(HarnessError, match="seed"):

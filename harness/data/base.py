@@ -7,6 +7,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
+from ..errors import HarnessError, UnknownNameError
 from ..registry import Registry
 
 
@@ -61,8 +62,88 @@ class Dataset(abc.ABC):
 
 
 DatasetFactory = Callable[..., Dataset]
-DATASETS: Registry[DatasetFactory] = Registry("data set", entry_point_group="gan_harness.datasets")
+
+
+class DatasetFamily(abc.ABC):
+    """A parametric family of data sets, named ``family:key=value,...`` (e.g. ``ring:modes=8,radius=1,sigma=0.01``)."""
+
+    name: str
+    usage: str  # e.g. "ring:modes=K,radius=R,sigma=S"
+    description: str
+
+    @abc.abstractmethod
+    def canonical(self, params: str) -> str:
+        """The canonical full name for the text after ``family:`` (keys sorted, defaults filled in,
+        numbers normalised), after validating every value. Raises HarnessError (one line)."""
+
+    @abc.abstractmethod
+    def build(self, canonical: str) -> Dataset:
+        """The data set of a canonical name."""
+
+
+class DatasetRegistry(Registry[DatasetFactory]):
+    """DATASETS: registered names match case-insensitively; a name with a colon is a member of a
+    registered family (:class:`DatasetFamily`) and resolves to its canonical spelling."""
+
+    def __init__(self) -> None:
+        super().__init__("data set", entry_point_group="gan_harness.datasets", match="case")
+        self._families: dict[str, DatasetFamily] = {}
+
+    def register(self, name: str, item: DatasetFactory, *, replace: bool = False) -> DatasetFactory:
+        if isinstance(name, str) and ":" in name:
+            raise HarnessError(f"data set name {name!r} may not contain ':' (it introduces a family's parameters)")
+        return super().register(name, item, replace=replace)
+
+    def register_family(self, family: DatasetFamily) -> DatasetFamily:
+        if family.name in self._families:
+            raise HarnessError(f"data set family {family.name!r} is already registered")
+        self._families[family.name] = family
+        return family
+
+    def families(self) -> list[DatasetFamily]:
+        return [self._families[k] for k in sorted(self._families)]
+
+    def _family(self, name: str) -> tuple[DatasetFamily, str]:
+        head, _, params = name.partition(":")
+        family = self._families.get(head.strip().casefold())
+        if family is None:
+            raise UnknownNameError(f"unknown data set family {head!r} in {name!r}; known families: "
+                                   f"{', '.join(f.usage for f in self.families())}")
+        return family, params
+
+    def canonical(self, name: str) -> str:
+        if isinstance(name, str) and ":" in name:
+            family, params = self._family(name)
+            return family.canonical(params)
+        return super().canonical(name)
+
+    def get(self, name: str) -> DatasetFactory:
+        canonical = self.canonical(name)
+        if ":" not in canonical:
+            return self._items[canonical]
+        family, _ = self._family(canonical)
+
+        def factory(**_: Any) -> Dataset:
+            return family.build(canonical)
+
+        factory.__doc__ = family.description
+        return factory
+
+    def unknown_message(self, name: str) -> str:
+        msg = super().unknown_message(name)
+        if self._families:
+            msg += "; or a mixture: " + ", ".join(f.usage for f in self.families())
+        return msg
+
+
+DATASETS = DatasetRegistry()
 
 
 def get_dataset(name: str, **options: Any) -> Dataset:
     return DATASETS.get(name)(**options)
+
+
+def canonical_dataset(name: str) -> str:
+    """The canonical name of data set `name`: the registered spelling (case-insensitive, aliases
+    resolved) or a family member's canonical spec. Raises HarnessError (one line) if unknown or invalid."""
+    return DATASETS.canonical(name)
