@@ -21,6 +21,10 @@ class MetricInfo:
     - ``target``: what "reaching the target" means: ``"n_modes"`` (all of the data set's modes) or
       None (no target).
     - ``percent``: shown in per cent in reports (a fraction in [0, 1] stored as such).
+    - ``headline``: one of the few columns of a paper's main table (the rest go to the appendix).
+    - ``log``: a distance spread over decades: figures draw it on a log axis.
+    - ``label``: the name tables and figures show ("" = the registered name); ``symbol``: a short
+      form for narrow table headers ("" = the label).
     """
 
     higher_is_better: bool
@@ -31,16 +35,27 @@ class MetricInfo:
     collapse: bool = False
     target: str | None = None
     percent: bool = False
+    headline: bool = False
+    log: bool = False
+    label: str = ""
+    symbol: str = ""
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
 _ROLES = {
-    "modes_covered": dict(main=True, collapse=True, target="n_modes"),
-    "hq_fraction": dict(quality=True, percent=True),
-    "fid": dict(quality=True),
-    "precision": dict(percent=True),
-    "recall": dict(percent=True),
-    "coverage": dict(percent=True),
+    "modes_covered": dict(main=True, collapse=True, target="n_modes", headline=True, label="Modes covered",
+                          symbol="Modes"),
+    "hq_fraction": dict(quality=True, percent=True, headline=True, label="High-quality samples", symbol="HQ"),
+    "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL"),
+    "frechet_distance": dict(log=True, label="Fréchet distance", symbol="FD"),
+    "w1": dict(headline=True, log=True, label="Wasserstein-1 distance", symbol="W1"),
+    "fid": dict(quality=True, headline=True, log=True, label="FID"),
+    "fid_inf": dict(log=True, label="FID∞"),
+    "kid": dict(headline=True, label="KID"),
+    "precision": dict(percent=True, label="Precision", symbol="Prec."),
+    "recall": dict(percent=True, label="Recall", symbol="Rec."),
+    "density": dict(label="Density", symbol="Dens."),
+    "coverage": dict(percent=True, label="Coverage", symbol="Cov."),
 }
 for _name, _hib, _desc in [
     ("modes_covered", True, "2-D: modes that are the nearest centre of >= 1 high-quality sample (VEEGAN); "

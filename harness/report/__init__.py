@@ -140,7 +140,10 @@ def _write_outputs(analysis: Analysis, figures: dict, fmts: list[str], out: Path
         if "html" in fmts:
             files["html"] = ("report.html", tables.html_page(title, blocks))
     if "tex" in fmts:
-        files["tex"] = ("table.tex", document.tex_file(analysis))
+        from . import paper
+
+        files["tex"] = ("table.tex", paper.main_tex_file(analysis))
+        files["tex_appendix"] = ("table-appendix.tex", paper.appendix_tex_file(analysis))
     if "csv" in fmts:
         files["csv"] = ("results.csv", document.results_csv(analysis))
         files["stats_csv"] = ("stats.csv", document.stats_csv(analysis))
