@@ -11,7 +11,7 @@ import pytest
 
 from harness.report import analyze, collect_runs, write_report
 from harness.report import paper, stats
-from report_runs import make_reference, make_run, mixture_metrics, snapshot_arrays
+from report_runs import default_evaluations, make_reference, make_run, mixture_metrics, snapshot_arrays
 
 COLUMN_PT, PAGE_PT = 241.0, 505.0
 
@@ -30,7 +30,9 @@ def quick_like(root, n_seeds=3):
             kl = math.inf if (v, s) == ("vanilla", 0) else 0.1 * (8 - modes) + 0.001 * s
             make_run(root, v, "ring8", s, mixture_metrics(modes + 0.1 * s, hq=0.5 + 0.01 * s, kl=kl,
                                                           fd=0.05 * (9 - modes), w1=0.0325 + 0.01 * s),
-                     config={**cfg, **extra}, setting="2d", wall_time=30.0 + s)
+                     config={**cfg, **extra}, setting="2d", wall_time=30.0 + s,
+                     evaluations=[{**e, "mode_counts": [i, 3, 0, 0, 1, 0, 0, 2]}
+                                  for i, e in enumerate(default_evaluations(mixture_metrics(modes)))])
         make_reference(root, "real", "ring8", s, mixture_metrics(8.0, hq=0.989, kl=0.000133 + 1e-5 * s, w1=0.02))
         make_reference(root, "null-gaussian", "ring8", s, mixture_metrics(3.0 + 0.1 * s, hq=0.02, kl=1.5, w1=0.9))
     return root
