@@ -167,7 +167,8 @@ def test_the_report_carries_each_variants_protocol_and_the_environment(quick, tm
     assert lines["penalty"][3].startswith("gp, weight λ = 10.0")
     assert lines["constraint"][2] == "weight clipping to ±0.01"
     assert lines["learning rate G / D"][0] == "0.002 / 0.002" and lines["Adam betas"][1] == "(0.0, 0.9)"
-    assert lines["parameters G / D"][0] == "370 / 337"  # 4-16-16-2 and 2-16-16-1 MLPs
+    # 4-16-16-2 MLP: 80 + 272 + 34 weights and biases; 2-16-16-1: 48 + 272 + 17
+    assert lines["parameters G / D"][0] == "386 / 337"
     assert lines["seeds"][0] == "0, 1, 2"
     assert "centres" not in md or "circle" in md
     assert "docs/REPORTS.md" not in md and "[METHODS.md](METHODS.md)" in md

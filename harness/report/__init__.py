@@ -142,6 +142,9 @@ def _write_outputs(analysis: Analysis, figures: dict, fmts: list[str], out: Path
             files["md"] = ("report.md", tables.markdown(blocks))
         if "html" in fmts:
             files["html"] = ("report.html", tables.html_page(title, blocks))
+        from .methods import methods_markdown
+
+        files["methods"] = ("METHODS.md", methods_markdown(analysis))
     if "tex" in fmts:
         from . import paper
 
