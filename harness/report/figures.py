@@ -1,22 +1,11 @@
-"""Figures (seaborn on matplotlib's Agg canvas, PNG and PDF) from stored rows only.
+"""Figures for papers (matplotlib on its Agg canvas, PDF beside PNG) from stored rows only.
 
-Figures are drawn on :class:`matplotlib.figure.Figure` objects, never through pyplot, so making a
-report changes no global matplotlib state (backend, rcParams) in the caller's process. PNG and PDF
-metadata that would carry a date or a version string are stripped, and no random jitter is used,
-so the same runs give the same bytes on the same software stack.
-
-Per data set:
-
-- ``curves_<data>``: each metric vs G steps, D steps or wall-clock time (``x_axis``), mean over
-  seeds per row with the seeds' min-max band and each seed's own curve as a thin line
-  (evaluations.jsonl);
-- ``gradients_<data>``: grad_norm_g, grad_norm_d, input_grad_{real,fake,interp} vs the same axis,
-  log scale (history.jsonl), mean and band;
-- ``final_<data>``: final metric per run, points over boxes per row, the reference rows in grey
-  after the trained ones; an infinite value is a triangle on the top edge, counted under its box;
-- ``snapshots_<data>`` (2-D data): one row per variant (its first seed): generated samples over the
-  real ones, with D's raw output as a filled contour, at up to five evaluation steps;
-- ``samples_<data>`` (image data): an 8 x 8 grid of final samples per variant (first seed).
+Figures are drawn on :class:`matplotlib.figure.Figure` objects, never through pyplot, with the
+paper style (:data:`STYLE`, 8 pt text) applied only while drawing, so making a report leaves the
+caller's matplotlib state as it was. PNG and PDF metadata that would carry a date or a version
+string are stripped, and no random jitter is used: the same runs give the same bytes on the same
+software stack. Sizes: :data:`TWO_COLUMNS` (6.75 in) or :data:`ONE_COLUMN` (3.25 in). What each
+figure shows: docs/REPORTS.md, "Figures".
 """
 from __future__ import annotations
 
@@ -99,10 +88,13 @@ def _quantized_png(path: Path) -> bytes:
     return buf.getvalue()
 
 
+SNAPSHOT_DPI = 120  # the point clouds and contours make these PNGs the largest: a little coarser
+
+
 def _save(fig: Figure, out_dir: Path, stem: str, caption: str, keep: bool = False) -> FigureFile:
     out_dir.mkdir(parents=True, exist_ok=True)
     png, pdf = out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"
-    fig.savefig(png, format="png", dpi=DPI, metadata=PNG_METADATA)
+    fig.savefig(png, format="png", dpi=SNAPSHOT_DPI if stem.startswith("snapshots_") else DPI, metadata=PNG_METADATA)
     fig.set_layout_engine("none")  # keep the positions the first save laid out; do not lay out twice
     fig.savefig(pdf, format="pdf", dpi=DPI, metadata=PDF_METADATA)
     return FigureFile(stem, caption, {"png": png, "pdf": pdf}, _quantized_png(png), fig if keep else None)
@@ -356,8 +348,12 @@ def snapshots_figure(ds: DatasetResult, seed: int | None = None) -> Figure | Non
     values = values[np.isfinite(values)]
     lo, hi = (np.percentile(values, [2, 98]) if len(values) else (-1.0, 1.0))
     lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1e-12
-    norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=lo, vmax=hi) if lo < 0 < hi else colors.Normalize(lo, hi)
-    levels = np.linspace(lo, hi, 13)
+    # one symmetric log scale for every panel: D's outputs differ by orders of magnitude between
+    # losses (logits vs an unbounded critic), and a linear shared scale would flatten all but one row
+    bound = max(abs(lo), abs(hi), 1e-12)
+    lo, hi = -bound, bound
+    norm = colors.SymLogNorm(linthresh=min(1.0, bound), vmin=lo, vmax=hi, base=10)
+    levels = np.unique(norm.inverse(np.linspace(0.0, 1.0, 15)))
     x0 = min(float(z["grid_x"][0]) for _, z in found.values())
     x1 = max(float(z["grid_x"][-1]) for _, z in found.values())
     y0 = min(float(z["grid_y"][0]) for _, z in found.values())
@@ -512,8 +508,8 @@ def make_figures(analysis: Analysis, out_dir: Path, *, keep: bool = False,
             if _is_2d(ds):
                 made.append(("snapshots", snapshots_figure(ds, snapshot_seed),
                              f"{ds.name}: generated (pink) over real (black) samples at five evaluation steps "
-                             f"({which}); D's raw output as filled contours on one colour scale (2nd-98th "
-                             "percentile of all panels); arrows: direction of +∇D, from finite differences of "
+                             f"({which}); D's raw output as filled contours on one symmetric-log colour scale "
+                             "(2nd-98th percentile of all panels); arrows: direction of +∇D, from finite differences of "
                              "the stored D grid: where G's update moves fake samples (length normalised)"))
                 made.append(("occupancy", occupancy_figure(ds, st, snapshot_seed),
                              f"{ds.name}: each mode's share of the high-quality samples at every evaluation "
