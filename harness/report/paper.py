@@ -214,15 +214,27 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
     from .setup import config_columns, dataset_text, environment_rows
 
     lab = _label(ds)
-    header = ["Variant", "$n$"] + [header_cell(m) for m in ds.metrics]
-    rows = []
-    for k in ds.all_rows:
-        name = tex_escape(variant_name(k))
-        row = [f"\\textit{{{name}}}" if ds.groups[k].reference else name, tex_escape(_runs_cell(ds, analysis, k))]
-        for m in ds.metrics:
-            text = tex_escape(cell_text(ds, k, m).replace(" ± n/a", " (1 run)"))
-            row.append(f"\\textbf{{{text}}}" if ds.best[m] == k else text)
-        rows.append(row)
+    def stats_rows(metrics: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+        header = ["Variant", "$n$"] + [header_cell(m) for m in metrics]
+        rows = []
+        for k in ds.all_rows:
+            name = tex_escape(variant_name(k))
+            row = [f"\\textit{{{name}}}" if ds.groups[k].reference else name, tex_escape(_runs_cell(ds, analysis, k))]
+            for m in metrics:
+                text = tex_escape(cell_text(ds, k, m).replace(" ± n/a", " (1 run)"))
+                row.append(f"\\textbf{{{text}}}" if ds.best[m] == k else text)
+            rows.append(row)
+        return header, rows
+
+    # as many metrics per table as fit the page (estimated at the table's 6 pt), at least one
+    chunks: list[list[str]] = [[]]
+    for m in ds.metrics:
+        trial = chunks[-1] + [m]
+        h, r = stats_rows(trial)
+        if chunks[-1] and estimate_width_pt([h] + r, font_pt=6.0) > PAGE_PT:
+            chunks.append([m])
+        else:
+            chunks[-1] = trial
     notes = [f"Seeds {', '.join(map(str, ds.seeds))}.", tex_escape(symbol_note(ds.metrics)) + "."]
     if n_dis_text(ds):
         notes.append(tex_escape(f"D steps per G step: {n_dis_text(ds)}."))
@@ -237,9 +249,14 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
     if note:
         notes.append(tex_escape(note))
     notes.append(tex_escape(dataset_text(ds)))
-    parts = [_float("table*", f"{tex_escape(ds.name)}: all metrics, mean $\\pm$ std over seeds (cost and "
-                    f"configuration: Table~\\ref{{{lab}-config}}).", f"{lab}-stats", "lr" + "r" * len(ds.metrics), header, rows, " ".join(notes),
-                    len(ds.rows) if ds.references else None)]
+    parts = []
+    for i, chunk in enumerate(chunks):
+        header, rows = stats_rows(chunk)
+        part = "" if len(chunks) == 1 else f" ({i + 1} of {len(chunks)})"
+        parts.append(_float("table*", f"{tex_escape(ds.name)}: all metrics{part}, mean $\\pm$ std over seeds (cost and "
+                            f"configuration: Table~\\ref{{{lab}-config}}).", f"{lab}-stats" + (f"-{i + 1}" if i else ""),
+                            "lr" + "r" * len(chunk), header, rows, " ".join(notes) if i == len(chunks) - 1 else "",
+                            len(ds.rows) if ds.references else None))
     diffs = difference_rows(ds, analysis)
     if diffs:
         base = variant_name(baseline_row(ds))
