@@ -66,10 +66,12 @@ def test_best_is_bold_only_where_the_test_says_so(five, tmp_path):
     stats_rows = read_csv(out["stats_csv"])
     best = {(r["metric"], r["variant"]) for r in stats_rows if r["best"] == "true"}
     assert best == {("modes_covered", "good")}
-    tex = out["tex"].read_text()
+    tex = out["tex"].read_text()  # the main table: bold the best mean, the std in a smaller size
     assert tex.count(r"\textbf{") == 1
     good_row = next(line for line in tex.splitlines() if line.startswith("good &"))
-    assert r"\textbf{7.80 $\pm$ 0.16}" in good_row
+    assert r"\textbf{7.80{\scriptsize\,$\pm$\,0.16}}" in good_row
+    appendix = out["tex_appendix"].read_text()
+    assert r"\textbf{7.80 $\pm$ 0.16}" in next(x for x in appendix.splitlines() if x.startswith("good &"))
     md = out["md"].read_text()
     assert "**7.80 ± 0.16**" in md and md.count("**") == 2
 
@@ -117,7 +119,8 @@ def test_single_seed_shows_na_not_nan(tmp_path):
     root = build(tmp_path / "runs", n_seeds=1, diverge=())
     out = write_report(root, tmp_path / "out", formats=("md", "tex"), figures=False)
     md, tex = out["md"].read_text(), out["tex"].read_text()
-    assert "8.00 ± n/a" in md and "8.00 $\\pm$ n/a" in tex
+    assert "8.00 ± n/a" in md and "n/a" not in tex  # the paper table marks a single run instead
+    assert "8.00$^{\\dagger}$" in tex and "8.00 (1 run)" in out["tex_appendix"].read_text()
     cells = "\n".join(line for line in md.splitlines() if line.startswith("|"))
     assert not re.search(r"\bnan\b", cells, re.I) and not re.search(r"\bnan\b", tex, re.I)
 
@@ -132,7 +135,7 @@ def test_protocols_that_differ_are_refused_naming_the_field(five, tmp_path):
 def test_n_dis_is_part_of_the_variant_not_the_protocol(five, tmp_path):
     make_run(five, "wgan", "ring8", 0, mixture_metrics(7.0), proto=protocol(n_dis=5))
     out = write_report(five, tmp_path / "out", formats=("tex",))
-    assert "wgan 5" in out["tex"].read_text()
+    assert "wgan 5" in out["tex_appendix"].read_text()
 
 
 @pytest.mark.parametrize("kwargs, match", [({"metrics": ["modes_coverd"]}, "did you mean 'modes_covered'"),
@@ -187,7 +190,7 @@ def test_all_runs_unusable_is_an_error_and_still_warns(tmp_path):
 
 
 def _tex_structure_ok(tex: str) -> None:
-    assert tex.count(r"\begin{table}") == tex.count(r"\end{table}") >= 1
+    assert tex.count(r"\begin{table") == tex.count(r"\end{table") >= 1  # table or table* (page wide)
     for env in re.findall(r"\\begin\{tabular\}\{([lrc]+)\}(.*?)\\end\{tabular\}", tex, re.S):
         spec, body = env
         assert body.count(r"\toprule") == body.count(r"\bottomrule") == 1
@@ -205,14 +208,15 @@ def _tex_structure_ok(tex: str) -> None:
 def test_latex_table_compiles_or_has_booktabs_structure(five, tmp_path):
     make_run(five, "odd_name&co", "ring8", 0, mixture_metrics(5.0))
     out = write_report(five, tmp_path / "out", formats=("tex",))
-    tex = out["tex"].read_text()
+    tex, appendix = out["tex"].read_text(), out["tex_appendix"].read_text()
     _tex_structure_ok(tex)
+    _tex_structure_ok(appendix)
     assert r"odd\_name\&co" in tex
-    assert "seeds 0, 1, 2, 3, 4" in tex and "steps=1000" in tex and "n\\_eval=2500" in tex
+    assert "Seeds 0, 1, 2, 3, 4" in appendix and "steps=1000" in appendix and "n\\_eval=2500" in appendix
     if shutil.which("pdflatex"):
         doc = tmp_path / "doc.tex"
         doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n\\input{"
-                       + str(out["tex"]) + "}\n\\end{document}\n")
+                       + str(out["tex"]) + "}\n\\input{" + str(out["tex_appendix"]) + "}\n\\end{document}\n")
         res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
                              capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, res.stdout[-2000:]
@@ -296,7 +300,7 @@ def test_reference_rows_are_shown_below_marked_and_never_tested(five, tmp_path):
     assert len(results) == 15 * 5 and {r["verdict"] for r in results} == {""}
     tex = out["tex"].read_text()
     body = tex.split(r"\midrule")
-    assert len(body) == 3 and r"\textit{real} (ref.)" in body[2] and "good &" in body[1]
+    assert len(body) == 3 and "Real sample &" in body[2] and "good &" in body[1]
     page = out["html"].read_text()
     assert '<tr class="rule"><td class="l">real (reference)</td>' in page
 
@@ -313,7 +317,8 @@ def test_cells_no_better_than_the_best_null_row_are_marked_in_every_format(five,
            "standard deviations" in md  # the rule is stated
     assert "modes_covered: null-uniform" in md  # and which null row each metric compares with
     assert "5.80 ± 0.16 (≈ null)" in out["html"].read_text()
-    assert r"5.80 $\pm$ 0.16 ($\approx$ null)" in out["tex"].read_text()
+    assert r"5.80 $\pm$ 0.16 ($\approx$ null)" in out["tex_appendix"].read_text()
+    assert r"5.80{\scriptsize\,$\pm$\,0.16}$^{\circ}$" in out["tex"].read_text()
     flags = {(r["variant"], r["metric"]): r["near_null"] for r in read_csv(out["stats_csv"])}
     assert flags[("mid", "modes_covered")] == "true" and flags[("good", "modes_covered")] == "false"
     assert flags[("mid", "hq_fraction")] == "false"  # 90 % against null-gaussian's 5 %
@@ -368,7 +373,7 @@ def test_each_table_carries_g_steps_d_steps_and_wall_time(five, tmp_path):
     lines = {line.split(" | ")[0][2:]: line for line in table_lines(md)}
     assert lines["wgan"].endswith("| 1000 | 5000 | 13.0 |")
     assert lines["bad"].endswith("| 321–1000 | 321–1000 | 1.00 |")  # its diverged run stopped at step 321
-    assert "G steps & D steps & wall time (s)" in out["tex"].read_text()
+    assert "G / D steps trained & 321--1000 / 321--1000" in out["tex_appendix"].read_text()  # bad, first column
     row = next(r for r in read_csv(out["csv"]) if (r["variant"], r["seed"]) == ("wgan", "1"))
     assert (row["g_steps"], row["d_steps"], row["wall_time_s"]) == ("1000", "5000", "13.5")
     assert "wgan 5" in md  # D steps per G step from spec.json config
@@ -390,7 +395,7 @@ def test_infinite_values_are_counted_in_cells_and_keep_the_report_consistent(tmp
     assert "Significantly best (bold): reverse_kl: A." in ring8
     assert "out of reach" not in ring8
     assert "| C | 3 | ∞ in 2/3; 2.08 in 1/3 |" in md.split("## Data set `grid25`")[1]
-    assert r"\textbf{0.0150 $\pm$ 0.0041}" in out["tex"].read_text()
+    assert r"\textbf{0.0150 $\pm$ 0.0041}" in out["tex_appendix"].read_text()
 
 
 def test_steps_to_target_counts_the_runs_that_never_reach_it(tmp_path):
@@ -527,6 +532,8 @@ def test_reports_doc_cites_only_files_in_the_repository():
     for target in re.findall(r"\]\(([^)#]+)\)", text):
         assert (repo / "docs" / target).exists(), target
     for name in re.findall(r"\b([\w./-]+\.(?:md|py))\b", text):
+        if name == "METHODS.md":  # written by every report beside report.md, not a file of the repository
+            continue
         assert (repo / name).exists() or (repo / "docs" / name).exists() or \
             any(repo.rglob(Path(name).name)), name
 
@@ -567,6 +574,6 @@ def test_the_report_states_the_setting_of_every_trained_row(tmp_path):
     md = out["md"].read_text()
     assert "Hyper-parameter setting: `2d` for vanilla (one regime for every variant" in md
     assert "`authors` for wgan (each variant's published image-scale" in md
-    assert "Hyper-parameter setting: 2d for vanilla" in out["tex"].read_text()
+    assert "Hyper-parameter setting: 2d for vanilla" in out["tex_appendix"].read_text()
     rows = read_csv(out["csv"])
     assert {(r["variant"], r["setting"]) for r in rows} == {("vanilla", "2d"), ("wgan", "authors"), ("real", "")}

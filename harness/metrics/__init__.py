@@ -24,6 +24,10 @@ class MetricInfo:
     - ``resolution``: the smallest step the metric takes (1 for a count of modes; 0 for a continuous
       metric). A regression check floors the metric's sd at resolution/√12, the sd of rounding to
       that step, so a count whose baseline seeds all agree is not judged on a zero spread.
+    - ``headline``: one of the few columns of a paper's main table (the rest go to the appendix).
+    - ``log``: a distance spread over decades: figures draw it on a log axis.
+    - ``label``: the name tables and figures show ("" = the registered name); ``symbol``: a short
+      form for narrow table headers ("" = the label).
     """
 
     higher_is_better: bool
@@ -35,16 +39,27 @@ class MetricInfo:
     target: str | None = None
     percent: bool = False
     resolution: float = 0.0
+    headline: bool = False
+    log: bool = False
+    label: str = ""
+    symbol: str = ""
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
 _ROLES = {
-    "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0),
-    "hq_fraction": dict(quality=True, percent=True),
-    "fid": dict(quality=True),
-    "precision": dict(percent=True),
-    "recall": dict(percent=True),
-    "coverage": dict(percent=True),
+    "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0, headline=True,
+                          label="Modes covered", symbol="Modes"),
+    "hq_fraction": dict(quality=True, percent=True, headline=True, label="High-quality samples", symbol="HQ"),
+    "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL"),
+    "frechet_distance": dict(log=True, label="Fréchet distance", symbol="FD"),
+    "w1": dict(headline=True, log=True, label="Wasserstein-1 distance", symbol="W1"),
+    "fid": dict(quality=True, headline=True, log=True, label="FID"),
+    "fid_inf": dict(log=True, label="FID∞"),
+    "kid": dict(headline=True, label="KID"),
+    "precision": dict(percent=True, label="Precision", symbol="Prec."),
+    "recall": dict(percent=True, label="Recall", symbol="Rec."),
+    "density": dict(label="Density", symbol="Dens."),
+    "coverage": dict(percent=True, label="Coverage", symbol="Cov."),
 }
 for _name, _hib, _desc in [
     ("modes_covered", True, "2-D: modes that are the nearest centre of >= 1 high-quality sample (VEEGAN); "

@@ -78,7 +78,8 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
                  metrics: str | Iterable[str] | None = None, level: float = 0.05, test: str = "mannwhitney",
                  title: str | None = None, *, thresholds: Thresholds | Mapping[str, float] | None = None,
                  targets: Mapping[str, float] | None = None, figures: bool = True,
-                 x_axis: str = "g_steps") -> dict[str, Path]:
+                 x_axis: str = "g_steps", snapshot_seed: int | None = None,
+                 baseline: str | None = None) -> dict[str, Path]:
     """Write the report of the runs under `runs_dir` into `out_dir`; returns {name: path written}.
 
     formats: any of "md" (report.md), "tex" (table.tex), "html" (report.html, self-contained),
@@ -88,7 +89,9 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
     registered metrics; default: every registered metric the runs report. level: significance
     level; test: "mannwhitney" or "welch". thresholds: verdict thresholds (a Thresholds or a
     mapping of its fields); targets: metric -> value for "steps to target". x_axis: what the
-    figures' curves are drawn against: "g_steps" (default), "d_steps" or "wall_time".
+    figures' curves are drawn against: "g_steps" (default), "d_steps" or "wall_time". snapshot_seed:
+    the seed the snapshot, mode-occupancy and sample figures show (default: each row's first).
+    baseline: the variant differences are measured against (default: vanilla, else the first row).
 
     Raises HarnessError (one line), before anything is written, for a missing or empty runs
     directory, an unknown metric, format, test or x axis, and values of one column measured under
@@ -116,7 +119,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
             if figures and ("md" in fmts or "html" in fmts):
                 from .figures import make_figures
 
-                drawn = make_figures(analysis, out / "figures")
+                drawn = make_figures(analysis, out / "figures", snapshot_seed=snapshot_seed)
                 for files in drawn.values():
                     for f in files:
                         written.update({f"figure:{p.name}": p for p in f.paths.values()})
@@ -139,8 +142,14 @@ def _write_outputs(analysis: Analysis, figures: dict, fmts: list[str], out: Path
             files["md"] = ("report.md", tables.markdown(blocks))
         if "html" in fmts:
             files["html"] = ("report.html", tables.html_page(title, blocks))
+        from .methods import methods_markdown
+
+        files["methods"] = ("METHODS.md", methods_markdown(analysis))
     if "tex" in fmts:
-        files["tex"] = ("table.tex", document.tex_file(analysis))
+        from . import paper
+
+        files["tex"] = ("table.tex", paper.main_tex_file(analysis))
+        files["tex_appendix"] = ("table-appendix.tex", paper.appendix_tex_file(analysis))
     if "csv" in fmts:
         files["csv"] = ("results.csv", document.results_csv(analysis))
         files["stats_csv"] = ("stats.csv", document.stats_csv(analysis))

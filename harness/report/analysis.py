@@ -23,7 +23,7 @@ from .curves import CurveStats, curve_stats
 from .protocols import check_column, common_fields, metric_protocol, narrow_to_evaluator, protocol_id
 from .verdicts import Thresholds, Verdict, verdict
 
-X_AXES = {"g_steps": "G steps", "d_steps": "D steps", "wall_time": "wall-clock time (s)"}
+X_AXES = {"g_steps": "generator steps", "d_steps": "discriminator steps", "wall_time": "wall-clock time (s)"}
 
 
 @dataclass

@@ -11,7 +11,8 @@ from . import fmt, stats
 from .analysis import X_AXES, Analysis, DatasetResult
 from .collect import REAL, display_scale, higher_is_better
 from .figures import FigureFile
-from .tables import Block, Heading, Image, Items, Para, Table, csv_text, tex_escape, tex_table
+from .names import metric_label, variant_name
+from .tables import Block, Heading, Image, Items, Para, Summary, Table, csv_text, tex_escape, tex_table
 from .verdicts import LABELS
 
 TEST_TEXT = {
@@ -388,13 +389,18 @@ def dataset_blocks(ds: DatasetResult, analysis: Analysis, figures: Sequence[Figu
         head += f" D steps per G step: {n_dis_text(ds)}."
     if setting_text(ds):
         head += " " + setting_text(ds)
-    blocks: list[Block] = [Heading(f"Data set `{ds.name}`", 2), Para(head)]
+    from .setup import dataset_text
+
+    blocks: list[Block] = [Heading(f"Data set `{ds.name}`", 2, anchor=tables_slug(ds.name)), Para(head),
+                           Para("Data: " + dataset_text(ds))]
     blocks += [Para(t) for t in (reference_note(ds), data_note(ds)) if t]
     blocks += [Heading("Results (mean ± std over seeds; cost per run)", 3), results_table(ds, analysis),
                Para(best_note(ds))]
     blocks += [Para(t) for t in (reachability_note(ds, analysis), null_note(ds)) if t]
     blocks += grid_blocks(ds)
-    if ds.rows:
+    if ds.rows and not any(ds.reach[m].reachable for m in ds.metrics) and len(ds.rows) > 1:
+        blocks += difference_blocks(ds, analysis)
+    elif ds.rows:
         blocks += [
             Heading("Significance matrix", 3),
             Para("Each cell lists, for the metrics in the order " + ", ".join(ds.metrics) + ", whether the row "
@@ -416,6 +422,7 @@ def dataset_blocks(ds: DatasetResult, analysis: Analysis, figures: Sequence[Figu
                         f"counting as never ({_target_text(ds, analysis)})."),
                    table]
     blocks += [Heading("Statistics per variant and metric", 3), stats_table(ds)]
+    blocks += protocol_blocks(ds)
     if ds.rows:
         blocks += [Heading("Pairwise comparisons", 3), pairwise_table(ds, analysis)]
     if figures:
@@ -423,6 +430,83 @@ def dataset_blocks(ds: DatasetResult, analysis: Analysis, figures: Sequence[Figu
         for f in figures:
             blocks += [Para(f.caption), Image(f"figures/{f.stem}.png", f.caption, f.png)]
     return blocks
+
+
+def tables_slug(name: str) -> str:
+    from .tables import slug
+
+    return slug(name)
+
+
+def difference_blocks(ds: DatasetResult, analysis: Analysis) -> list[Block]:
+    """Where no test can reach significance: each variant against the baseline row (NS-GAN where
+    present), mean difference with its 95 % Welch interval, Cliff's δ and the Holm-adjusted p."""
+    from .paper import baseline_row, difference_rows, difference_text
+
+    base = baseline_row(ds)
+    rows = [[metric_label(m), variant_name(k), difference_text(d, scale(m)), fmt.effect(d.cliffs_delta),
+             fmt.pvalue(c.p_holm) if c else fmt.NA] for m, k, d, c in difference_rows(ds, analysis)]
+    return [Heading(f"Differences to {variant_name(base)}", 3),
+            Para(f"No test can reach α = {analysis.level:g} with these seeds, so instead of a matrix of ties: each "
+                 f"variant minus {variant_name(base)} (`{base}`), mean difference with its {stats.CONFIDENCE:.0%} "
+                 "Welch interval (per cent metrics in percentage points; n/a with an infinite value on either "
+                 "side), Cliff's δ (positive: the variant's values are larger; infinite values ranked) and the "
+                 "Holm-adjusted p of the rank test."),
+            Table(["metric", "variant", f"difference to {variant_name(base)} [95% CI]", "Cliff's δ", "p (Holm)"],
+                  rows, set(), "llrrr")]
+
+
+def protocol_blocks(ds: DatasetResult) -> list[Block]:
+    """Each trained row's configuration and the environment the runs ran in."""
+    from .setup import config_columns, environment_rows
+
+    if not ds.rows:
+        return []
+    header, rows = config_columns(ds)
+    env = environment_rows([r for k in ds.rows for r in ds.groups[k].runs])
+    return [Heading("Configuration of each variant", 3),
+            Para("From each run's spec.json (a field that differs between a row's runs shows every value); "
+                 "parameters: trainable parameters of the networks that config builds; wall time from summary.json."),
+            Table(header, rows, set(), "l" * len(header)),
+            Heading("Environment", 3),
+            Para("From the runs' manifest.json (a field that differs between runs lists each value with its count)."),
+            Table(["field", "value"], env, set(), "ll")]
+
+
+def summary_items(analysis: Analysis, skipped: Sequence[str]) -> list[str]:
+    """The findings, first: per data set what is significant, what cannot be reached, and which
+    runs failed and why."""
+    items = []
+    for ds in analysis.datasets:
+        best = [f"{variant_name(ds.best[m])} on {metric_label(m)}" for m in ds.metrics if ds.best[m]]
+        text = f"`{ds.name}`: " + (("significantly best: " + "; ".join(best) + ".") if best
+                                   else "no variant is significantly better than every other on any metric.")
+        out = [m for m in ds.metrics if not ds.reach[m].reachable]
+        if out and ds.rows:
+            need = stats.seeds_needed(ds.reach[out[0]].m, analysis.level) if ds.reach[out[0]].m else None
+            text += (f" Significance is out of reach on {', '.join(metric_label(m) for m in out)} with "
+                     f"{_sizes_text(ds.reach[out[0]].sizes) if ds.reach[out[0]].sizes else 'these'} seeds"
+                     + (f" (needs ≥ {need} per variant)" if need else "") + "; see the differences to "
+                     "the baseline.")
+        main = ds.main_metric
+        if main and main in ds.metrics and ds.rows:
+            loc = {k: ds.cells[(k, main)].location for k in ds.rows}
+            finite = {k: v for k, v in loc.items() if not math.isnan(v)}
+            if finite:
+                top = (max if higher_is_better(main) else min)(finite, key=finite.get)
+                text += (f" Highest mean {metric_label(main)}" if higher_is_better(main) else
+                         f" Lowest mean {metric_label(main)}") + f": {variant_name(top)} ({fmt.cell(ds.cells[(top, main)], scale(main))})."
+        counts = Counter(analysis.verdicts[r.label].label for r in ds.trained_runs if r.label in analysis.verdicts)
+        if counts:
+            text += " Verdicts: " + ", ".join(f"{n} {lab}" for lab, n in sorted(counts.items())) + "."
+        items.append(text)
+        for r in ds.trained_runs:
+            if r.status.get("status") == "diverged":
+                items.append(f"Failed run `{r.label}`: diverged at step {r.status.get('step')}: "
+                             f"{r.status.get('reason') or 'no reason recorded'}.")
+    if skipped:
+        items.append(f"{len(skipped)} input(s) skipped or incomplete (listed below).")
+    return items
 
 
 def rules_text(analysis: Analysis) -> list[str]:
@@ -447,7 +531,7 @@ def rules_text(analysis: Analysis) -> list[str]:
                      "“(reference)”, take part in no test and are never best. " + NEAR_NULL_RULE)
     th = analysis.thresholds
     paras.append("Verdict thresholds: " + ", ".join(f"{k}={v:g}" for k, v in th.to_dict().items())
-                 + " (definitions in docs/REPORTS.md).")
+                 + " (definitions in [METHODS.md](METHODS.md)).")
     return paras
 
 
@@ -462,7 +546,8 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
              + f": {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
              f"{len(variants)} variant(s) ({', '.join(variants)})."),
     ]
-    blocks += [Para(t) for t in rules_text(analysis)]
+    blocks.append(Summary("Summary", summary_items(analysis, skipped)))
+    blocks += [Heading("How the numbers are made", 2, anchor="methods")] + [Para(t) for t in rules_text(analysis)]
     if skipped:
         blocks += [Heading("Skipped or incomplete inputs", 2), Items(list(skipped))]
     for ds in analysis.datasets:

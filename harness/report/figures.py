@@ -1,25 +1,15 @@
-"""Figures (seaborn on matplotlib's Agg canvas, PNG and PDF) from stored rows only.
+"""Figures for papers (matplotlib on its Agg canvas, PDF beside PNG) from stored rows only.
 
-Figures are drawn on :class:`matplotlib.figure.Figure` objects, never through pyplot, so making a
-report changes no global matplotlib state (backend, rcParams) in the caller's process. PNG and PDF
-metadata that would carry a date or a version string are stripped, and no random jitter is used,
-so the same runs give the same bytes on the same software stack.
-
-Per data set:
-
-- ``curves_<data>``: each metric vs G steps, D steps or wall-clock time (``x_axis``), mean over
-  seeds per row with the seeds' min-max band and each seed's own curve as a thin line
-  (evaluations.jsonl);
-- ``gradients_<data>``: grad_norm_g, grad_norm_d, input_grad_{real,fake,interp} vs the same axis,
-  log scale (history.jsonl), mean and band;
-- ``final_<data>``: final metric per run, points over boxes per row, the reference rows in grey
-  after the trained ones; an infinite value is a triangle on the top edge, counted under its box;
-- ``snapshots_<data>`` (2-D data): one row per variant (its first seed): generated samples over the
-  real ones, with D's raw output as a filled contour, at up to five evaluation steps;
-- ``samples_<data>`` (image data): an 8 x 8 grid of final samples per variant (first seed).
+Figures are drawn on :class:`matplotlib.figure.Figure` objects, never through pyplot, with the
+paper style (:data:`STYLE`, 8 pt text) applied only while drawing, so making a report leaves the
+caller's matplotlib state as it was. PNG and PDF metadata that would carry a date or a version
+string are stripped, and no random jitter is used: the same runs give the same bytes on the same
+software stack. Sizes: :data:`TWO_COLUMNS` (6.75 in) or :data:`ONE_COLUMN` (3.25 in). What each
+figure shows: docs/REPORTS.md, "Figures".
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,18 +20,35 @@ import pandas as pd
 from matplotlib import colors
 from matplotlib.figure import Figure
 
+from ..metrics import METRICS
 from .analysis import X_AXES, Analysis, DatasetResult
 from .collect import Run, display_scale, warn_input
+from .names import log_metric, metric_label, metric_symbol, metric_unit, variant_name
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 GRADIENT_KEYS = ("grad_norm_g", "grad_norm_d", "input_grad_real", "input_grad_fake", "input_grad_interp")
+GRADIENT_LABELS = {"grad_norm_g": "G parameter gradient", "grad_norm_d": "D parameter gradient",
+                   "input_grad_real": "‖∇x D‖ at real x", "input_grad_fake": "‖∇x D‖ at fake x",
+                   "input_grad_interp": "‖∇x D‖ at interpolates"}
 SNAPSHOT_COLUMNS = 5
 GRID_SIDE = 8
-DPI = 100
-BAND = ("pi", 100)  # seaborn errorbar: the band spans the seeds' min to max at each step
-REAL_COLOUR, FAKE_COLOUR, D_CMAP = "black", "#e7298a", "BrBG"  # GAN-Lab-like: points stand out from D
+DPI = 150  # PNG: ~1000 px across a two-column figure; the PDF beside it is vector
+ONE_COLUMN, TWO_COLUMNS = 3.25, 6.75  # inches: a column and the text width of a two-column paper
+FONT_PT = 8  # no text smaller than this at the figure's printed size
+STYLE = {"font.size": FONT_PT, "axes.titlesize": FONT_PT, "axes.labelsize": FONT_PT, "xtick.labelsize": FONT_PT,
+         "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT, "figure.titlesize": FONT_PT,
+         "legend.title_fontsize": FONT_PT, "lines.linewidth": 1.2, "axes.linewidth": 0.6, "grid.linewidth": 0.4,
+         "pdf.fonttype": 42}
+BAND_ALPHA = 0.15
+REAL_COLOUR, FAKE_COLOUR, D_CMAP = "black", "#CC79A7", "BrBG"  # GAN-Lab-like: points stand out from D
+OCCUPANCY_CMAP = "viridis"
 REFERENCE_COLOUR = "0.55"  # reference rows (real, null-*) in grey
+# Okabe & Ito (2008) colour-blind-safe colours, in an order whose neighbours differ most; with a line
+# style and a marker each, so that no variant is told apart by colour alone
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 2)), (0, (3, 1, 3, 3)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 @dataclass
@@ -50,34 +57,73 @@ class FigureFile:
     caption: str
     paths: dict[str, Path]  # extension -> file
     png: bytes
+    figure: Figure | None = None  # kept when make_figures(keep=True) (tests)
 
 
 def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "x"
 
 
-def palette(variants: Sequence[str]) -> dict[str, tuple]:
-    import seaborn as sns
+def styles(variants: Sequence[str]) -> dict[str, dict]:
+    """Per variant (table row key) its colour, line style and marker: all three differ between any two
+    of the first eight variants."""
+    return {v: {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
+                "marker": MARKERS[i % len(MARKERS)]} for i, v in enumerate(variants)}
 
-    cols = sns.color_palette("colorblind", max(len(variants), 1))
-    return {v: tuple(cols[i % len(cols)]) for i, v in enumerate(variants)}
+
+def palette(variants: Sequence[str]) -> dict[str, dict]:
+    """Alias of :func:`styles` (older name)."""
+    return styles(variants)
 
 
-def _save(fig: Figure, out_dir: Path, stem: str, caption: str) -> FigureFile:
+def _quantized_png(path: Path) -> bytes:
+    """Re-save a PNG with a 256-colour adaptive palette (deterministic; a fraction of the size)."""
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        small = im.convert("RGB").quantize(colors=256, method=PILImage.Quantize.MEDIANCUT, dither=PILImage.Dither.NONE)
+        buf = io.BytesIO()
+        small.save(buf, format="PNG", optimize=True)
+    path.write_bytes(buf.getvalue())
+    return buf.getvalue()
+
+
+SNAPSHOT_DPI = 120  # the point clouds and contours make these PNGs the largest: a little coarser
+
+
+def _save(fig: Figure, out_dir: Path, stem: str, caption: str, keep: bool = False) -> FigureFile:
     out_dir.mkdir(parents=True, exist_ok=True)
     png, pdf = out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"
-    fig.savefig(png, format="png", dpi=DPI, metadata=PNG_METADATA)
+    fig.savefig(png, format="png", dpi=SNAPSHOT_DPI if stem.startswith("snapshots_") else DPI, metadata=PNG_METADATA)
     fig.set_layout_engine("none")  # keep the positions the first save laid out; do not lay out twice
     fig.savefig(pdf, format="pdf", dpi=DPI, metadata=PDF_METADATA)
-    return FigureFile(stem, caption, {"png": png, "pdf": pdf}, png.read_bytes())
+    return FigureFile(stem, caption, {"png": png, "pdf": pdf}, _quantized_png(png), fig if keep else None)
 
 
-def _grid(n_panels: int, width: float = 3.6, height: float = 2.8, max_cols: int = 3) -> tuple[Figure, list]:
-    cols = min(max_cols, max(n_panels, 1))
-    rows = -(-max(n_panels, 1) // cols)
-    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
-    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n_panels)]
-    return fig, axes
+def _panels(fig: Figure, n: int, max_cols: int = 3) -> list:
+    """n axes in rows of up to max_cols; a short last row is centred, so no grid cell is left empty."""
+    cols = min(max_cols, max(n, 1))
+    rows = -(-max(n, 1) // cols)
+    gs = fig.add_gridspec(rows, 2 * cols)
+    axes = []
+    for i in range(n):
+        r, c = divmod(i, cols)
+        in_row = cols if r < rows - 1 else n - cols * (rows - 1)
+        off = cols - in_row  # half-cells to shift a short row right
+        axes.append(fig.add_subplot(gs[r, off + 2 * c: off + 2 * c + 2]))
+    return axes
+
+
+def _figure(width: float, n: int, panel_height: float = 1.75, max_cols: int = 3, legend_rows: int = 1):
+    cols = min(max_cols, max(n, 1))
+    rows = -(-max(n, 1) // cols)
+    fig = Figure(figsize=(width, panel_height * rows + 0.25 * legend_rows), layout="constrained")
+    return fig, _panels(fig, n, max_cols)
+
+
+def _legend(fig: Figure, handles: list, labels: list[str]) -> None:
+    if handles:
+        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 4), frameon=False)
 
 
 def x_values(df: pd.DataFrame, run: Run, x_axis: str) -> pd.Series | None:
@@ -125,111 +171,148 @@ def _decade_axis(ax, values: np.ndarray) -> None:
     from matplotlib.ticker import LogLocator, NullFormatter
 
     ax.set_yscale("log")
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return
     lo, hi = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
     ax.set_ylim(10.0 ** lo, 10.0 ** max(hi, lo + 1))
     ax.yaxis.set_major_locator(LogLocator(base=10))
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _lines(ds: DatasetResult, source: str, keys: Sequence[str], pal: dict, log: bool, x_axis: str,
-           per_seed: bool) -> Figure | None:
-    import seaborn as sns
+def _ylabel(key: str) -> str:
+    if metric_unit(key):
+        return metric_unit(key)
+    return metric_symbol(key) if key in METRICS else "L2 norm"
 
+
+def _draw_lines(ax, part: pd.DataFrame, order: list[str], st: dict, per_seed: bool) -> None:
+    """Per row: each seed's curve thin, the mean over seeds on top with its min-max band and markers."""
+    for k in order:
+        mine = part[part["row"] == k]
+        style = st[k]
+        if per_seed:
+            for _, seed in mine.groupby("seed", sort=True):
+                seed = seed.sort_values("x")
+                ax.plot(seed["x"], seed["value"], color=style["color"], lw=0.5, alpha=0.45, ls="-")
+        g = mine.groupby("x", sort=True)["value"]
+        mean, lo, hi = g.mean(), g.min(), g.max()
+        ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=style["color"], alpha=BAND_ALPHA, lw=0)
+        every = max(1, len(mean) // 6)
+        ax.plot(mean.index, mean.to_numpy(), color=style["color"], ls=style["linestyle"], marker=style["marker"],
+                markevery=every, ms=3.5, lw=1.2, label=variant_name(k))
+
+
+def _lines(ds: DatasetResult, source: str, keys: Sequence[str], st: dict, x_axis: str, per_seed: bool,
+           width: float = TWO_COLUMNS, log_all: bool = False) -> Figure | None:
     runs = [(k, r) for k in ds.rows for r in ds.groups[k].runs]
-    data = tidy(runs, source, keys, x_axis, positive=log)
+    data = tidy(runs, source, keys, x_axis)
     keys = [k for k in keys if (data["key"] == k).any()]
     if not keys:
         return None
-    with sns.axes_style("whitegrid"):
-        fig, axes = _grid(len(keys))
-        for i, (ax, key) in enumerate(zip(axes, keys)):
-            part = data[data["key"] == key]
-            if display_scale(key) != 1:  # per cent, as in the tables
-                part = part.assign(value=part["value"] * display_scale(key))
-            order = [k for k in ds.rows if (part["row"] == k).any()]
-            if per_seed:  # every seed's own curve, thin, under the mean
-                sns.lineplot(data=part, x="x", y="value", hue="row", hue_order=order, palette=pal, units="seed",
-                             estimator=None, lw=0.6, alpha=0.45, ax=ax, legend=False)
-            sns.lineplot(data=part, x="x", y="value", hue="row", hue_order=order, palette=pal,
-                         estimator="mean", errorbar=BAND, ax=ax, legend=i == 0)
-            ax.set_title(key + (" (%)" if display_scale(key) != 1 else ""))
-            ax.set_xlabel(X_AXES[x_axis])
-            ax.set_ylabel("")
-            if log:
-                _decade_axis(ax, part["value"].to_numpy(np.float64))
-        if axes and axes[0].get_legend() is not None:
-            sns.move_legend(axes[0], "best", fontsize="small", title=None)
+    cols = 1 if width == ONE_COLUMN else 3
+    fig, axes = _figure(width, len(keys), panel_height=1.9 if width == ONE_COLUMN else 1.75, max_cols=cols)
+    for ax, key in zip(axes, keys):
+        part = data[data["key"] == key]
+        log = log_all or log_metric(key)
+        if log:
+            part = part[part["value"] > 0]
+        if display_scale(key) != 1:  # per cent, as in the tables
+            part = part.assign(value=part["value"] * display_scale(key))
+        order = [k for k in ds.rows if (part["row"] == k).any()]
+        _draw_lines(ax, part, order, st, per_seed)
+        ax.set_title(GRADIENT_LABELS.get(key, metric_label(key)))
+        ax.set_xlabel(X_AXES[x_axis])
+        ax.set_ylabel(_ylabel(key))
+        ax.grid(True, alpha=0.4)
+        if log:
+            _decade_axis(ax, part["value"].to_numpy(np.float64))
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    _legend(fig, handles, labels)
     return fig
 
 
 def curves_figure(ds: DatasetResult, pal: dict, x_axis: str = "g_steps") -> Figure | None:
-    return _lines(ds, "evaluations", ds.metrics, pal, log=False, x_axis=x_axis, per_seed=True)
+    return _lines(ds, "evaluations", ds.metrics, pal, x_axis, per_seed=True)
+
+
+def main_figure(ds: DatasetResult, pal: dict, x_axis: str = "g_steps") -> Figure | None:
+    """The main metric alone, one column wide."""
+    if not ds.main_metric or ds.main_metric not in ds.metrics:
+        return None
+    return _lines(ds, "evaluations", [ds.main_metric], pal, x_axis, per_seed=True, width=ONE_COLUMN)
 
 
 def gradients_figure(ds: DatasetResult, pal: dict, x_axis: str = "g_steps") -> Figure | None:
-    return _lines(ds, "history", GRADIENT_KEYS, pal, log=True, x_axis=x_axis, per_seed=False)
-
-
-def _tick(ds: DatasetResult, key: str, m: str, one_line: bool) -> str:
-    s = ds.cells[(key, m)]
-    counts = ", ".join([f"n={s.n}/{s.n_total}"] + [f"∞ {s.n_inf}"] * bool(s.n_inf)
-                       + [f"NaN {s.n_nan}"] * bool(s.n_nan))
-    return f"{key} ({counts})" if one_line else f"{key}\n{counts}"
+    return _lines(ds, "history", GRADIENT_KEYS, pal, x_axis, per_seed=True, log_all=True)
 
 
 def final_figure(ds: DatasetResult, pal: dict) -> Figure | None:
-    import seaborn as sns
-
+    """Final value of every run (a marker per seed) and the row's mean (a bar), per metric; the
+    reference rows in grey right of a line; +inf as a triangle on the top edge."""
     if not ds.metrics:
         return None
     keys = ds.all_rows
-    with sns.axes_style("whitegrid"):
-        fig, axes = _grid(len(ds.metrics))
-        for ax, m in zip(axes, ds.metrics):
-            infinite = []
-            for i, k in enumerate(keys):  # a box per row, every run as a point over it (no jitter)
-                colour = pal.get(k, REFERENCE_COLOUR)
-                allv = np.array([r.metrics[m] for r in ds.groups[k].runs if m in r.metrics], np.float64)
-                allv = allv * display_scale(m)
-                vals = allv[np.isfinite(allv)]
-                if len(vals):
-                    box = ax.boxplot(vals, positions=[i], widths=0.6, showfliers=False, patch_artist=True,
-                                     medianprops={"color": "black"})
-                    for patch in box["boxes"]:
-                        patch.set(facecolor=colors.to_rgba(colour, 0.35), edgecolor="0.3")
-                xs = i + (np.linspace(-0.15, 0.15, len(vals)) if len(vals) > 1 else np.zeros(len(vals)))
-                ax.scatter(xs, vals, s=18, color=colour, edgecolor="black", linewidth=0.5, zorder=3)
-                n_pos = int(np.sum(allv == np.inf))
-                if n_pos:
-                    infinite.append((i, n_pos, colour))
-            if infinite:  # +inf: a triangle on the top edge per row that has one
-                top = ax.get_ylim()[1]
-                for i, _, colour in infinite:
-                    ax.scatter([i], [top], marker="^", s=40, color=colour, edgecolor="black", linewidth=0.5,
-                               zorder=4, clip_on=False)
-            if ds.references and ds.rows:
-                ax.axvline(len(ds.rows) - 0.5, color="0.4", lw=0.8)
-            ax.set_xticks(range(len(keys)))
-            long = len(keys) > 4 or max(len(k) for k in keys) > 10
-            ax.set_xticklabels([_tick(ds, k, m, long) for k in keys], fontsize="small", rotation=30 if long else 0,
-                               ha="right" if long else "center", rotation_mode="anchor")
-            ax.set_xlim(-0.6, len(keys) - 0.4)
-            ax.set_title(m + (" (%)" if display_scale(m) != 1 else ""))
-            ax.set_xlabel("")
-            ax.set_ylabel("")
+    fig, axes = _figure(TWO_COLUMNS, len(ds.metrics), panel_height=2.0)
+    for ax, m in zip(axes, ds.metrics):
+        infinite = []
+        for i, k in enumerate(keys):
+            style = pal.get(k, {"color": REFERENCE_COLOUR, "marker": "o"})
+            allv = np.array([r.metrics[m] for r in ds.groups[k].runs if m in r.metrics], np.float64)
+            allv = allv * display_scale(m)
+            vals = allv[np.isfinite(allv)]
+            if log_metric(m):
+                vals = vals[vals > 0]
+            xs = i + (np.linspace(-0.18, 0.18, len(vals)) if len(vals) > 1 else np.zeros(len(vals)))
+            ax.scatter(xs, vals, s=14, color=style["color"], marker=style["marker"], edgecolor="black",
+                       linewidth=0.4, zorder=3)
+            if len(vals):
+                ax.plot([i - 0.3, i + 0.3], [vals.mean()] * 2, color="black", lw=1.0, zorder=4)
+            if np.sum(allv == np.inf):
+                infinite.append((i, style["color"]))
+        if log_metric(m):
+            vals = np.concatenate([np.asarray([r.metrics[m] * display_scale(m) for r in ds.groups[k].runs
+                                               if m in r.metrics], np.float64) for k in keys])
+            _decade_axis(ax, vals)
+        if infinite:
+            top = ax.get_ylim()[1]
+            for i, colour in infinite:
+                ax.scatter([i], [top], marker="^", s=30, color=colour, edgecolor="black", linewidth=0.4,
+                           zorder=5, clip_on=False)
+        if ds.references and ds.rows:
+            ax.axvline(len(ds.rows) - 0.5, color="0.4", lw=0.6)
+        ax.set_xticks(range(len(keys)))
+        ax.set_xticklabels([variant_name(k) for k in keys], rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xlim(-0.6, len(keys) - 0.4)
+        ax.set_title(metric_label(m))
+        ax.set_ylabel(_ylabel(m))
+        ax.grid(True, axis="y", alpha=0.4)
     return fig
 
 
-def _first_with(ds: DatasetResult, name: str) -> dict[str, tuple[Run, object]]:
-    """Per trained row, its first seed's `name` array (seeds without a readable file are passed over)."""
+def _pick_seed(ds: DatasetResult, name: str, seed: int | None, ok=lambda arr: True) -> dict[str, tuple[Run, object]]:
+    """Per trained row, the `name` array of the run with `seed` (default: its first seed with a usable one)."""
     out = {}
     for v in ds.rows:
         for r in ds.groups[v].runs:
+            if seed is not None and r.seed != seed:
+                continue
             arr = r.load_array(name)
-            if arr is not None:
+            if arr is not None and ok(arr):
                 out[v] = (r, arr)
                 break
+            if arr is not None:
+                warn_input(r.path, f"{name} does not match docs/RUN_FORMAT.md; left out of the figure")
     return out
+
+
+def _first_with(ds: DatasetResult, name: str) -> dict[str, tuple[Run, object]]:
+    return _pick_seed(ds, name, None)
 
 
 def _valid_snapshots(z: dict) -> bool:
@@ -241,43 +324,118 @@ def _valid_snapshots(z: dict) -> bool:
             and z["d_grid"].shape == (s, len(z["grid_y"]), r))
 
 
-def snapshots_figure(ds: DatasetResult) -> Figure | None:
-    found = {}
-    for v, (r, z) in _first_with(ds, "snapshots.npz").items():
-        if _valid_snapshots(z):
-            found[v] = (r, z)
-        else:
-            warn_input(r.path, "snapshots.npz does not match docs/RUN_FORMAT.md; left out of the figure")
+def d_gradient(grid_x: np.ndarray, grid_y: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dD/dx, dD/dy) of D's output on the grid (rows: y, columns: x) by central finite differences
+    (one-sided at the edges). Every G loss of the harness lowers as D(G(z)) rises, so +grad D is
+    the direction in which G's update moves a fake sample: the field GAN Lab draws."""
+    d = np.asarray(d, np.float64)
+    dy, dx = np.gradient(d, np.asarray(grid_y, np.float64), np.asarray(grid_x, np.float64))
+    return dx, dy
+
+
+QUIVER_SIDE = 11  # arrows per side of a snapshot panel
+
+
+def snapshots_figure(ds: DatasetResult, seed: int | None = None) -> Figure | None:
+    """Rows: variants (one seed each, `seed` or the first); columns: up to five evaluation steps.
+    D's raw output as filled contours on one shared colour scale with one colour bar, the direction
+    of its gradient (where G moves fakes) as arrows, generated over real samples; fixed axes."""
+    found = _pick_seed(ds, "snapshots.npz", seed, _valid_snapshots)
     if not found:
         return None
     cols = max(min(SNAPSHOT_COLUMNS, len(z["steps"])) for _, z in found.values())
-    fig = Figure(figsize=(2.3 * cols, 2.3 * len(found)), layout="constrained")
+    values = np.concatenate([np.asarray(z["d_grid"], np.float64).ravel() for _, z in found.values()])
+    values = values[np.isfinite(values)]
+    lo, hi = (np.percentile(values, [2, 98]) if len(values) else (-1.0, 1.0))
+    lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1e-12
+    # one symmetric log scale for every panel: D's outputs differ by orders of magnitude between
+    # losses (logits vs an unbounded critic), and a linear shared scale would flatten all but one row
+    bound = max(abs(lo), abs(hi), 1e-12)
+    lo, hi = -bound, bound
+    norm = colors.SymLogNorm(linthresh=min(1.0, bound), vmin=lo, vmax=hi, base=10)
+    levels = np.unique(norm.inverse(np.linspace(0.0, 1.0, 15)))
+    x0 = min(float(z["grid_x"][0]) for _, z in found.values())
+    x1 = max(float(z["grid_x"][-1]) for _, z in found.values())
+    y0 = min(float(z["grid_y"][0]) for _, z in found.values())
+    y1 = max(float(z["grid_y"][-1]) for _, z in found.values())
+    side = (TWO_COLUMNS - 0.9) / cols
+    fig = Figure(figsize=(TWO_COLUMNS, side * len(found) + 0.3), layout="constrained")
+    gs = fig.add_gridspec(len(found), cols)
+    mappable, panels = None, []
     for row, (v, (r, z)) in enumerate(found.items()):
         s = len(z["steps"])
         picks = np.unique(np.linspace(0, s - 1, min(cols, s)).round().astype(int))
         for col, k in enumerate(picks):
-            ax = fig.add_subplot(len(found), cols, row * cols + col + 1)
-            grid = np.ma.masked_invalid(np.asarray(z["d_grid"][k], np.float64))
-            if grid.count() > 1:
-                lo, hi = float(grid.min()), float(grid.max())
-                if lo < 0 < hi:
-                    norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=lo, vmax=hi)
-                else:
-                    norm = colors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1e-12)
-                cs = ax.contourf(z["grid_x"], z["grid_y"], grid, levels=12, cmap=D_CMAP, norm=norm, alpha=0.6)
+            ax = fig.add_subplot(gs[row, col])
+            panels.append(ax)
+            grid = np.asarray(z["d_grid"][k], np.float64)
+            if np.isfinite(grid).sum() > 1:
+                cs = ax.contourf(z["grid_x"], z["grid_y"], np.clip(np.ma.masked_invalid(grid), lo, hi), levels=levels,
+                                 cmap=D_CMAP, norm=norm, alpha=0.75, extend="neither")
                 cs.set_rasterized(True)
-            ax.scatter(z["real"][:, 0], z["real"][:, 1], s=3, color=REAL_COLOUR, edgecolor="none", rasterized=True)
+                mappable = cs
+                u, w = d_gradient(z["grid_x"], z["grid_y"], np.nan_to_num(grid))
+                step = max(1, len(z["grid_x"]) // QUIVER_SIDE)
+                mag = np.hypot(u, w)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    un, wn = np.where(mag > 0, u / mag, 0.0), np.where(mag > 0, w / mag, 0.0)
+                gx, gy = np.meshgrid(z["grid_x"], z["grid_y"])
+                ax.quiver(gx[::step, ::step], gy[::step, ::step], un[::step, ::step], wn[::step, ::step],
+                          color="0.25", angles="xy", scale=QUIVER_SIDE * 1.6, width=0.006, headwidth=3.5,
+                          headlength=4, zorder=2)
+            ax.scatter(z["real"][:, 0], z["real"][:, 1], s=1.5, color=REAL_COLOUR, edgecolor="none", rasterized=True,
+                       zorder=3)
             gen = np.asarray(z["samples"][k], np.float64)
             gen = gen[np.isfinite(gen).all(axis=1)]
-            ax.scatter(gen[:, 0], gen[:, 1], s=4, color=FAKE_COLOUR, edgecolor="none", rasterized=True)
-            ax.set_xlim(float(z["grid_x"][0]), float(z["grid_x"][-1]))
-            ax.set_ylim(float(z["grid_y"][0]), float(z["grid_y"][-1]))
+            ax.scatter(gen[:, 0], gen[:, 1], s=2, color=FAKE_COLOUR, edgecolor="none", rasterized=True, zorder=4)
+            ax.set_xlim(x0, x1)
+            ax.set_ylim(y0, y1)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_aspect("equal")
-            ax.set_title(f"step {int(z['steps'][k])}", fontsize="small")
+            if row == 0 or True:
+                ax.set_title(f"step {int(z['steps'][k])}")
             if col == 0:
-                ax.set_ylabel(f"{v} (seed {r.seed})", fontsize="small")
+                ax.set_ylabel(f"{variant_name(v)}\nseed {r.seed}")
+    if mappable is not None:
+        cb = fig.colorbar(mappable, ax=panels, shrink=0.6, pad=0.02, aspect=30)
+        cb.set_label("D output (raw)")
+    return fig
+
+
+def occupancy_figure(ds: DatasetResult, pal: dict | None = None, seed: int | None = None) -> Figure | None:
+    """Per variant (one seed: `seed` or the first with mode counts), each mode's share of the
+    evaluation's high-quality samples over training (evaluations.jsonl "mode_counts"), one shared
+    colour bar: modes that are found, lost and found again."""
+    found = {}
+    for v in ds.rows:
+        for r in ds.groups[v].runs:
+            if seed is not None and r.seed != seed:
+                continue
+            ev = r.evaluations
+            if ev is None or ev.empty or "mode_counts" not in ev.columns or "step" not in ev.columns:
+                continue
+            rows = [(s, c) for s, c in zip(ev["step"], ev["mode_counts"]) if isinstance(c, list) and c]
+            if rows and len({len(c) for _, c in rows}) == 1 and len(rows[0][1]) <= 200:
+                counts = np.asarray([c for _, c in rows], np.float64).T  # modes x evaluations
+                total = counts.sum(axis=0, keepdims=True)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    share = np.where(total > 0, counts / np.where(total > 0, total, 1), 0.0)
+                found[v] = (r, np.asarray([s for s, _ in rows], np.float64), share)
+                break
+    if not found:
+        return None
+    fig, axes = _figure(TWO_COLUMNS, len(found), panel_height=1.6, max_cols=min(len(found), 4), legend_rows=0)
+    im = None
+    for ax, (v, (r, steps, share)) in zip(axes, found.items()):
+        half = (steps[1] - steps[0]) / 2 if len(steps) > 1 else 0.5
+        im = ax.imshow(share, aspect="auto", origin="lower", cmap=OCCUPANCY_CMAP, vmin=0.0, vmax=1.0,
+                       interpolation="nearest", extent=(steps[0] - half, steps[-1] + half, -0.5, share.shape[0] - 0.5))
+        ax.set_title(f"{variant_name(v)} (seed {r.seed})")
+        ax.set_xlabel(X_AXES["g_steps"])
+        ax.set_ylabel("mode")
+    cb = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02)
+    cb.set_label("share of HQ samples")
     return fig
 
 
@@ -299,19 +457,21 @@ def image_grid(samples: np.ndarray, side: int = GRID_SIDE) -> np.ndarray | None:
     return canvas.transpose(1, 2, 0) if c == 3 else canvas[0]
 
 
-def samples_figure(ds: DatasetResult) -> Figure | None:
+def samples_figure(ds: DatasetResult, seed: int | None = None) -> Figure | None:
     grids = {}
-    for v, (r, arr) in _first_with(ds, "samples.npy").items():
+    for v, (r, arr) in _pick_seed(ds, "samples.npy", seed).items():
         g = image_grid(arr) if isinstance(arr, np.ndarray) else None
         if g is not None:
             grids[v] = (r, g)
     if not grids:
         return None
-    fig = Figure(figsize=(3.2 * len(grids), 3.5), layout="constrained")
+    cols = min(len(grids), 4)
+    rows = -(-len(grids) // cols)
+    fig = Figure(figsize=(TWO_COLUMNS, rows * TWO_COLUMNS / cols + 0.3), layout="constrained")
     for i, (v, (r, g)) in enumerate(grids.items()):
-        ax = fig.add_subplot(1, len(grids), i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1)
         ax.imshow(g, cmap="gray" if g.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(f"{v} (seed {r.seed})", fontsize="small")
+        ax.set_title(f"{variant_name(v)} (seed {r.seed})")
         ax.axis("off")
     return fig
 
@@ -320,27 +480,42 @@ def _is_2d(ds: DatasetResult) -> bool:
     return any(r.data_shape == (2,) or (r.path / "snapshots.npz").exists() for r in ds.trained_runs)
 
 
-def make_figures(analysis: Analysis, out_dir: Path) -> dict[str, list[FigureFile]]:
-    """Every figure for every data set, written under `out_dir`; data set -> its figures."""
-    pal = palette(sorted({k for ds in analysis.datasets for k in ds.rows}))
+def make_figures(analysis: Analysis, out_dir: Path, *, keep: bool = False,
+                 snapshot_seed: int | None = None) -> dict[str, list[FigureFile]]:
+    """Every figure for every data set, written under `out_dir`; data set -> its figures.
+    `snapshot_seed`: the seed the snapshot, occupancy and sample figures show (default: each row's
+    first seed that has the file). `keep`: keep the Figure objects on the results (tests)."""
+    import matplotlib
+
+    st = styles(sorted({k for ds in analysis.datasets for k in ds.rows}))
     x = X_AXES[analysis.x_axis]
+    which = "seed " + str(snapshot_seed) if snapshot_seed is not None else "first seed"
     out: dict[str, list[FigureFile]] = {}
-    for ds in analysis.datasets:
-        name = safe_name(ds.name)
-        made = [("curves", curves_figure(ds, pal, analysis.x_axis),
-                 f"{ds.name}: metrics vs {x} (mean over seeds, band: min-max, thin lines: each seed; infinite "
-                 "values are not drawn)"),
-                ("gradients", gradients_figure(ds, pal, analysis.x_axis),
-                 f"{ds.name}: gradient norms vs {x} (log scale)"),
-                ("final", final_figure(ds, pal),
-                 f"{ds.name}: final metrics per run (references in grey, right of the line; ▲ on the top edge: "
-                 "an infinite value)")]
-        if _is_2d(ds):
-            made.append(("snapshots", snapshots_figure(ds),
-                         f"{ds.name}: generated (magenta) over real (black) samples at several steps; D's raw "
-                         "output as filled contours (teal: high, brown: low)"))
-        else:
-            made.append(("samples", samples_figure(ds), f"{ds.name}: final samples (first seed)"))
-        out[ds.name] = [_save(fig, out_dir, f"{kind}_{name}", caption)
-                        for kind, fig, caption in made if fig is not None]
+    with matplotlib.rc_context(STYLE):
+        for ds in analysis.datasets:
+            name = safe_name(ds.name)
+            made = [("main", main_figure(ds, st, analysis.x_axis),
+                     f"{ds.name}: {metric_label(ds.main_metric or '')} vs {x} (one column; mean over seeds, band: "
+                     "min-max, thin lines: each seed)"),
+                    ("curves", curves_figure(ds, st, analysis.x_axis),
+                     f"{ds.name}: metrics vs {x} (mean over seeds with markers, band: min-max, thin lines: each seed; "
+                     "distances on log axes; infinite values are not drawn)"),
+                    ("gradients", gradients_figure(ds, st, analysis.x_axis),
+                     f"{ds.name}: gradient norms vs {x} (log axes; mean, min-max band, each seed thin)"),
+                    ("final", final_figure(ds, st),
+                     f"{ds.name}: final value of every run (markers) and the row's mean (bar); references in grey, "
+                     "right of the line; ▲ on the top edge: an infinite value")]
+            if _is_2d(ds):
+                made.append(("snapshots", snapshots_figure(ds, snapshot_seed),
+                             f"{ds.name}: generated (pink) over real (black) samples at five evaluation steps "
+                             f"({which}); D's raw output as filled contours on one symmetric-log colour scale "
+                             "(2nd-98th percentile of all panels); arrows: direction of +∇D, from finite differences of "
+                             "the stored D grid: where G's update moves fake samples (length normalised)"))
+                made.append(("occupancy", occupancy_figure(ds, st, snapshot_seed),
+                             f"{ds.name}: each mode's share of the high-quality samples at every evaluation "
+                             f"({which}; evaluations.jsonl mode_counts)"))
+            else:
+                made.append(("samples", samples_figure(ds, snapshot_seed), f"{ds.name}: final samples ({which})"))
+            out[ds.name] = [_save(fig, out_dir, f"{kind}_{name}", caption, keep)
+                            for kind, fig, caption in made if fig is not None]
     return out

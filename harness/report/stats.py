@@ -446,3 +446,35 @@ def best_of(cells: Mapping[str, Summary], higher_is_better: bool) -> str | None:
     if not scored:
         return None
     return (max if higher_is_better else min)(scored, key=lambda kv: kv[1])[0]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A row against a named reference row on one metric: what a table shows where no test can
+    reach significance (few seeds) instead of a matrix of ties."""
+
+    a: str
+    b: str  # the reference row
+    n_a: int
+    n_b: int
+    diff: float  # mean A - mean B of the finite values; NaN when either side has an infinite value
+    low: float  # Welch interval of the difference (CONFIDENCE); NaN when undefined
+    high: float
+    cliffs_delta: float  # all non-NaN values, infinite ones included; positive: A larger
+
+
+def difference(a: str, b: str, values_a: Sequence[float], values_b: Sequence[float],
+               confidence: float = CONFIDENCE) -> Difference:
+    """Mean difference A - B with its Welch interval, mean difference -+ t_{df, (1+c)/2} * se
+    (:func:`welch_difference`; exact when both sides have no spread), and Cliff's delta. NaN runs
+    are left out; an infinite value leaves the difference and interval NaN (Cliff's delta ranks it)."""
+    xa, xb = not_nan(values_a), not_nan(values_b)
+    delta = cliffs_delta(xa, xb)
+    if not (np.isfinite(xa).all() and np.isfinite(xb).all()) or len(xa) == 0 or len(xb) == 0:
+        return Difference(a, b, len(xa), len(xb), math.nan, math.nan, math.nan, delta)
+    diff = float(np.mean(xa) - np.mean(xb))
+    if len(xa) < 2 or len(xb) < 2:
+        return Difference(a, b, len(xa), len(xb), diff, math.nan, math.nan, delta)
+    _, se, df = welch_difference(xa, xb)
+    half = 0.0 if se == 0 else float(sps.t.ppf((1 + confidence) / 2, df)) * se
+    return Difference(a, b, len(xa), len(xb), diff, diff - half, diff + half, delta)

@@ -26,6 +26,7 @@ class Table:
 class Heading:
     text: str
     level: int = 2
+    anchor: str = ""  # the HTML id (default: from the text)
 
 
 @dataclass
@@ -45,7 +46,15 @@ class Items:
     items: list[str]
 
 
-Block = Union[Heading, Para, Table, Image, Items]
+@dataclass
+class Summary:
+    """The findings at the top of a report: a titled list (HTML: <section id="summary">)."""
+
+    title: str
+    items: list[str]
+
+
+Block = Union[Heading, Para, Table, Image, Items, Summary]
 
 
 def _aligns(table: Table) -> str:
@@ -81,6 +90,8 @@ def markdown(blocks: Sequence[Block]) -> str:
             out.append(f"![{b.alt}]({b.path})")
         elif isinstance(b, Items):
             out.append("\n".join(f"- {item}" for item in b.items))
+        elif isinstance(b, Summary):
+            out.append(f"## {b.title}\n\n" + "\n".join(f"- {item}" for item in b.items))
     return "\n\n".join(out) + "\n"
 
 
@@ -90,13 +101,73 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
         "th,td{padding:0.25em 0.6em;border-bottom:1px solid #ddd}th{border-bottom:2px solid #444}"
         "td.l,th.l{text-align:left}td.r,th.r{text-align:right}td.c,th.c{text-align:center}"
         "tr.rule td{border-top:2px solid #444}"
-        "img{max-width:100%;height:auto;display:block;margin:1em 0}code{background:#f4f4f4}")
+        "img{max-width:100%;height:auto;display:block;margin:1em 0}code{background:#f4f4f4}"
+        "nav#contents{background:#f7f7f7;padding:0.5em 1em;margin:1em 0}nav#contents ul{margin:0.2em 0}"
+        "section#summary{border-left:4px solid #0072B2;padding:0 1em;margin:1em 0}")
+
+
+def _links(escaped: str) -> str:
+    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', escaped)
 
 
 def _inline_html(text: str) -> str:
-    # the only inline markup the blocks use: `code` spans
+    # the only inline markup the blocks use: `code` spans and [text](relative link)
     parts = re.split(r"`([^`]*)`", text)
-    return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p) for i, p in enumerate(parts))
+    return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else _links(html.escape(p)) for i, p in enumerate(parts))
+
+
+def slug(text: str) -> str:
+    """An HTML id from a heading: lower case, letters, digits and hyphens."""
+    t = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower())
+    return t.strip("-") or "section"
+
+
+def _anchors(blocks: Sequence[Block]) -> dict[int, str]:
+    """A unique id for every heading (by block index): its anchor, else its slug, prefixed by the
+    level-2 section's id for level-3 headings (each data set repeats them)."""
+    ids: dict[int, str] = {}
+    seen: set[str] = {"summary", "contents"}
+    section = ""
+    for i, b in enumerate(blocks):
+        if not isinstance(b, Heading) or b.level == 1:
+            continue
+        base = b.anchor or slug(b.text)
+        if b.level == 2:
+            section = base
+        elif not b.anchor and section:
+            base = f"{section}-{base}"
+        name, n = base, 2
+        while name in seen:
+            name, n = f"{base}-{n}", n + 1
+        seen.add(name)
+        ids[i] = name
+    return ids
+
+
+def _toc(blocks: Sequence[Block], ids: dict[int, str]) -> str:
+    items, open_sub = [], False
+    if any(isinstance(b, Summary) for b in blocks):
+        items.append('<li><a href="#summary">Summary</a></li>')
+    for i, b in enumerate(blocks):
+        if i not in ids:
+            continue
+        link = f'<a href="#{ids[i]}">{_inline_html(b.text)}</a>'
+        if b.level == 2:
+            if open_sub:
+                items.append("</ul></li>")
+                open_sub = False
+            items.append(f"<li>{link}")
+            nxt = next((x for x in blocks[i + 1:] if isinstance(x, Heading)), None)
+            if nxt is not None and nxt.level == 3:
+                items.append("<ul>")
+                open_sub = True
+            else:
+                items.append("</li>")
+        else:
+            items.append(f"<li>{link}</li>")
+    if open_sub:
+        items.append("</ul></li>")
+    return '<nav id="contents"><strong>Contents</strong><ul>' + "".join(items) + "</ul></nav>"
 
 
 def table_html(table: Table) -> str:
@@ -115,9 +186,18 @@ def table_html(table: Table) -> str:
 def html_page(title: str, blocks: Sequence[Block]) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"]
-    for b in blocks:
-        if isinstance(b, Heading):
-            out.append(f"<h{b.level}>{_inline_html(b.text)}</h{b.level}>")
+    ids = _anchors(blocks)
+    toc_done = False
+    for i, b in enumerate(blocks):
+        if not toc_done and not (isinstance(b, Heading) and b.level == 1):
+            out.append(_toc(blocks, ids))
+            toc_done = True
+        if isinstance(b, Summary):
+            out.append(f'<section id="summary"><h2>{_inline_html(b.title)}</h2><ul>'
+                       + "".join(f"<li>{_inline_html(x)}</li>" for x in b.items) + "</ul></section>")
+        elif isinstance(b, Heading):
+            anchor = f' id="{ids[i]}"' if i in ids else ""
+            out.append(f"<h{b.level}{anchor}>{_inline_html(b.text)}</h{b.level}>")
         elif isinstance(b, Para):
             out.append(f"<p>{_inline_html(b.text)}</p>")
         elif isinstance(b, Table):
@@ -125,7 +205,8 @@ def html_page(title: str, blocks: Sequence[Block]) -> str:
         elif isinstance(b, Image):
             if b.data is not None:
                 src = "data:image/png;base64," + base64.b64encode(b.data).decode("ascii")
-                out.append(f'<img alt="{html.escape(b.alt)}" src="{src}">')
+                pdf = b.path[:-4] + ".pdf" if b.path.endswith(".png") else b.path
+                out.append(f'<a href="{html.escape(pdf)}"><img alt="{html.escape(b.alt)}" src="{src}"></a>')
         elif isinstance(b, Items):
             out.append("<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in b.items) + "</ul>")
     out.append("</body></html>")

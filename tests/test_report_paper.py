@@ -1,0 +1,313 @@
+"""Paper-grade output: the main LaTeX table (compact, display names, consistent decimals, fits a
+two-column page), the appendix, differences to a named baseline, the report's protocol section
+and METHODS.md, figures sized for a paper, and the HTML's table of contents and summary."""
+import math
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from harness.report import analyze, collect_runs, write_report
+from harness.report import paper, stats
+from report_runs import default_evaluations, make_reference, make_run, mixture_metrics, snapshot_arrays
+
+COLUMN_PT, PAGE_PT = 241.0, 505.0
+
+
+def quick_like(root, n_seeds=3):
+    """Four variants with the registry names the quick suite uses, 3 seeds, and the three reference
+    rows; vanilla (NS-GAN) has one infinite reverse KL; sngan covers the most modes."""
+    cfg = {"loss": "nonsaturating", "penalty": "none", "constraint": "none", "optimizer": "adam", "lr_g": 2e-3,
+           "lr_d": 2e-3, "beta1": 0.0, "beta2": 0.9, "lr_schedule": "linear", "n_dis": 1, "update": "alternating",
+           "arch": "auto", "g_hidden": 16, "g_layers": 2, "d_hidden": 16, "d_layers": 2, "z_dim": 4}
+    variants = {"vanilla": ({}, 5.0), "wgan": ({"loss": "wasserstein", "constraint": "clip", "clip_value": 0.01}, 6.0),
+                "wgan-gp": ({"loss": "wasserstein", "penalty": "gp", "penalty_weight": 10.0}, 4.0),
+                "sngan": ({"loss": "hinge", "constraint": "spectral_norm"}, 7.5)}
+    for s in range(n_seeds):
+        for v, (extra, modes) in variants.items():
+            kl = math.inf if (v, s) == ("vanilla", 0) else 0.1 * (8 - modes) + 0.001 * s
+            make_run(root, v, "ring8", s, mixture_metrics(modes + 0.1 * s, hq=0.5 + 0.01 * s, kl=kl,
+                                                          fd=0.05 * (9 - modes), w1=0.0325 + 0.01 * s),
+                     config={**cfg, **extra}, setting="2d", wall_time=30.0 + s,
+                     evaluations=[{**e, "mode_counts": [i, 3, 0, 0, 1, 0, 0, 2]}
+                                  for i, e in enumerate(default_evaluations(mixture_metrics(modes)))])
+        make_reference(root, "real", "ring8", s, mixture_metrics(8.0, hq=0.989, kl=0.000133 + 1e-5 * s, w1=0.02))
+        make_reference(root, "null-gaussian", "ring8", s, mixture_metrics(3.0 + 0.1 * s, hq=0.02, kl=1.5, w1=0.9))
+    return root
+
+
+@pytest.fixture
+def quick(tmp_path):
+    return quick_like(tmp_path / "runs")
+
+
+# ----------------------------------------------------------------------------- main table
+def test_main_table_is_compact_named_and_without_na(quick, tmp_path):
+    out = write_report(quick, tmp_path / "out", formats=("tex",))
+    tex = out["tex"].read_text()
+    caption = re.search(r"\\caption\{(.*?)\}\n", tex).group(1)
+    assert len(caption.split()) <= 40
+    assert "n/a" not in tex and "sha" not in tex.lower()
+    assert "modes\\_covered" not in tex and "I\\_16" not in tex  # no raw identifiers
+    for name in ("NS-GAN", "WGAN", "WGAN-GP", "SN-GAN", "Real sample", "Gaussian fit"):
+        assert re.search(rf"^{re.escape(name)} &", tex, re.M), name
+    header = next(line for line in tex.splitlines() if line.startswith("Variant &"))
+    assert header == r"Variant & Modes $\uparrow$ & HQ (\%) $\uparrow$ & KL $\downarrow$ & W$_1$ $\downarrow$ \\"
+    assert "frechet" not in tex.lower() and "FD" not in header  # not a headline metric: appendix only
+    assert r"\begin{tabular}{lrrrr}" in tex  # numbers right-aligned
+
+
+def test_each_column_has_one_number_of_decimals(quick, tmp_path):
+    tex = write_report(quick, tmp_path / "out", formats=("tex",))["tex"].read_text()
+    rows = [line for line in tex.splitlines() if re.match(r"^[A-Z][\w -]* &", line) and "Variant" not in line]
+    w1 = [row.split(" & ")[4] for row in rows]
+    means = [re.match(r"(?:\\textbf\{)?([0-9.]+)", c).group(1) for c in w1]
+    assert {len(m.split(".")[1]) for m in means} == {4}  # 0.0425 (median) -> 4 decimals, also for 0.9000
+    kl = dict((row.split(" & ")[0], row.split(" & ")[3]) for row in rows)
+    assert kl["Real sample"].startswith("0.000") and "0.000133" not in tex  # the column's decimals, not its own
+    # NS-GAN: one of three runs infinite -> the finite ones with a mark, explained under the table
+    assert kl["NS-GAN"].startswith("0.302{") and r"$^{\infty}$" in kl["NS-GAN"]
+    assert r"$^{\infty}$ some runs scored" in tex
+
+
+def test_single_runs_are_marked_not_plus_minus_na(tmp_path):
+    root = quick_like(tmp_path / "runs", n_seeds=1)
+    tex = write_report(root, tmp_path / "out", formats=("tex",))["tex"].read_text()
+    assert "n/a" not in tex
+    row = next(line for line in tex.splitlines() if line.startswith("SN-GAN &"))
+    assert row.split(" & ")[1] == r"7.50$^{\dagger}$"
+    assert r"$^{\dagger}$ a single run" in tex
+
+
+def _measure(tex_path, tmp_path):
+    """Compile a two-column article (column 241 pt, text 505 pt) that \\input s the tables, and each
+    tabular measured in a box at the table's own font size: {label: width in pt}, plus the log."""
+    tex = tex_path.read_text()
+    floats = re.findall(r"\\begin\{(table\*?)\}\[tbp\]\n\\centering\n(\\[a-z]+)\n.*?\\label\{([^}]*)\}.*?"
+                        r"(\\begin\{tabular\}.*?\\end\{tabular\})", tex, re.S)
+    measure = "\n".join(f"\\sbox\\tb{{{font}\\setlength{{\\tabcolsep}}{{3pt}}{body}}}"
+                        f"\\typeout{{WIDTH {label} {env} \\the\\wd\\tb}}" for env, font, label, body in floats)
+    doc = tmp_path / "doc.tex"
+    doc.write_text("\\documentclass[twocolumn]{article}\n"
+                   "\\usepackage[textwidth=505pt,columnsep=23pt]{geometry}\n\\usepackage{booktabs}\n"
+                   "\\newsavebox\\tb\n\\begin{document}\n\\typeout{COLUMN \\the\\columnwidth}\n" + measure
+                   + f"\n\\input{{{tex_path}}}\n\\end{{document}}\n")
+    res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert re.search(r"COLUMN 241\.", log)
+    widths = {m[0]: (m[1], float(m[2])) for m in re.findall(r"WIDTH (\S+) (table\*?) ([0-9.]+)pt", log)}
+    return widths, log
+
+
+def test_main_table_fits_a_two_column_page(quick, tmp_path):
+    out = write_report(quick, tmp_path / "out", formats=("tex",))
+    tex = out["tex"].read_text()
+    body = re.search(r"\\begin\{tabular\}.*?\\end\{tabular\}", tex, re.S).group(0)
+    rows = [r.rstrip("\\ ").split(" & ") for r in body.splitlines() if r.endswith("\\\\")]
+    estimate = paper.estimate_width_pt(rows)
+    env = re.search(r"\\begin\{(table\*?)\}", tex).group(1)
+    assert estimate <= (COLUMN_PT if env == "table" else PAGE_PT)
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex not installed: only the character-count estimate "
+                    f"({estimate:.0f} pt) was checked against the {env} width")
+    widths, log = _measure(out["tex"], tmp_path)
+    (label, (env_seen, width)), = widths.items()
+    assert env_seen == env and width <= (COLUMN_PT if env == "table" else PAGE_PT), (env, width)
+    assert width <= estimate  # the estimate is an upper bound
+    assert "Overfull \\hbox" not in log
+
+
+def test_appendix_compiles_and_its_tables_fit_the_page(quick, tmp_path):
+    out = write_report(quick, tmp_path / "out", formats=("tex",))
+    tex = out["tex_appendix"].read_text()
+    assert "NS-GAN" in tex and r"\label{tab:ring8-stats}" in tex and "2.50e" not in tex
+    assert all(ord(ch) < 128 for ch in tex)
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex not installed: the appendix was not compiled")
+    widths, log = _measure(out["tex_appendix"], tmp_path)
+    assert widths and all(w <= (COLUMN_PT if env == "table" else PAGE_PT) for env, w in widths.values()), widths
+
+
+# ----------------------------------------------------------------------------- differences to a baseline
+def test_difference_to_a_baseline_has_the_welch_interval_and_cliffs_delta():
+    a, b = [5.0, 6.0, 7.0], [1.0, 2.0, 3.0]
+    d = stats.difference("a", "b", a, b)
+    # by hand: means 6 and 2, variances 1 and 1, se = sqrt(2/3), df = (2/3)^2 / (2 * (1/3)^2 / 2) = 4
+    half = 2.7764451051977987 * math.sqrt(2 / 3)  # t_{0.975, 4}
+    assert d.diff == 4.0 and d.low == pytest.approx(4 - half) and d.high == pytest.approx(4 + half)
+    assert d.cliffs_delta == 1.0
+    inf = stats.difference("a", "b", [1.0, math.inf, 2.0], b)
+    assert math.isnan(inf.diff) and math.isnan(inf.low) and inf.cliffs_delta == pytest.approx(1 / 9)
+    same = stats.difference("a", "b", [1.0, 1.0], [0.0, 0.0])
+    assert (same.diff, same.low, same.high) == (1.0, 1.0, 1.0)
+
+
+def test_three_seeds_show_differences_to_the_baseline_instead_of_a_matrix(quick, tmp_path):
+    md = write_report(quick, tmp_path / "out", formats=("md",), figures=False)["md"].read_text()
+    assert "Significance matrix" not in md
+    part = md.split("### Differences to NS-GAN")[1].split("###")[0]
+    line = next(x for x in part.splitlines() if x.startswith("| Modes covered | SN-GAN |"))
+    # sngan 7.5, 7.6, 7.7 vs vanilla 5.0, 5.1, 5.2: +2.50, equal spreads -> [2.27, 2.73]
+    half = 2.7764451051977987 * math.sqrt(2 * 0.01 / 3)
+    assert f"+2.50 [{2.5 - half:.2f}, {2.5 + half:.2f}]" in line and "| 1.00 |" in line
+    assert "WGAN-GP" in part and "| NS-GAN |" not in part
+
+
+# ----------------------------------------------------------------------------- protocol, METHODS.md
+def test_the_report_carries_each_variants_protocol_and_the_environment(quick, tmp_path):
+    out = write_report(quick, tmp_path / "out", formats=("md", "html"), figures=False)
+    md = out["md"].read_text()
+    part = md.split("### Configuration")[1].split("###")[0]
+    lines = {x.split(" | ")[0][2:]: x.split(" | ")[1:] for x in part.splitlines() if x.startswith("| ")}
+    # columns in table order: SN-GAN (sngan), NS-GAN (vanilla), WGAN, WGAN-GP
+    assert lines["penalty"][3].startswith("gp, weight λ = 10.0")
+    assert lines["constraint"][2] == "weight clipping to ±0.01"
+    assert lines["learning rate G / D"][0] == "0.002 / 0.002" and lines["Adam betas"][1] == "(0.0, 0.9)"
+    # 4-16-16-2 MLP: 80 + 272 + 34 weights and biases; 2-16-16-1: 48 + 272 + 17
+    assert lines["parameters G / D"][0] == "386 / 337"
+    assert lines["seeds"][0] == "0, 1, 2"
+    assert "centres" not in md or "circle" in md
+    assert "docs/REPORTS.md" not in md and "[METHODS.md](METHODS.md)" in md
+    methods = (tmp_path / "out" / "METHODS.md").read_text()
+    for needle in ("Mann–Whitney", "Holm", "Cliff's δ", "≈ null", "hq_fraction", "collapse_fraction"):
+        assert needle in methods, needle
+    assert out["methods"] == tmp_path / "out" / "METHODS.md"
+
+
+def test_no_code_or_doc_cites_a_document_that_is_not_in_the_repository():
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    cited = set()
+    for path in list((repo / "harness").rglob("*.py")) + [repo / "README.md"] + list((repo / "docs").glob("*.md")):
+        cited |= set(re.findall(r"\b((?:docs/)?[A-Z][A-Z_]+\.md)\b", path.read_text()))
+    missing = [c for c in cited if not ((repo / c).exists() or (repo / "docs" / c).exists() or c == "METHODS.md")]
+    assert not missing, missing
+
+
+# ----------------------------------------------------------------------------- figures
+@pytest.fixture
+def drawn(tmp_path):
+    root = quick_like(tmp_path / "runs")
+    for v in ("vanilla", "wgan"):
+        for s in range(3):
+            path = root / v / "ring8" / f"seed-{s}"
+            from harness.runs import atomic_write_npz
+
+            atomic_write_npz(path / "snapshots.npz", **snapshot_arrays(seed=s))
+    return root
+
+
+def _figures(root, tmp_path, **kw):
+    from harness.report.figures import make_figures
+
+    a = analyze(collect_runs(root))
+    return a, make_figures(a, tmp_path / "figs", keep=True, **kw)
+
+
+def test_figures_are_paper_sized_with_readable_text_and_pdf(drawn, tmp_path):
+    from matplotlib.text import Text
+
+    _, made = _figures(drawn, tmp_path)
+    files = made["ring8"]
+    stems = {f.stem for f in files}
+    assert {"curves_ring8", "gradients_ring8", "final_ring8", "snapshots_ring8", "occupancy_ring8",
+            "main_ring8"} <= stems
+    for f in files:
+        w, h = f.figure.get_size_inches()
+        assert w in (3.25, 6.75), (f.stem, w)
+        assert f.paths["pdf"].read_bytes().startswith(b"%PDF")
+        sizes = [t.get_fontsize() for t in f.figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        assert sizes and min(sizes) >= 8, (f.stem, min(sizes))
+        for ax in f.figure.axes:  # no empty panel: every axes draws something (colour bars draw their map)
+            assert ax.has_data() or ax.images or ax.collections, (f.stem, ax.get_title())
+
+
+def test_variants_differ_in_colour_line_style_and_marker(drawn, tmp_path):
+    from matplotlib import colors
+
+    from harness.report.figures import styles
+
+    st = styles(["vanilla", "wgan", "wgan-gp", "sngan"])
+    assert len({s["color"] for s in st.values()}) == 4
+    assert len({s["linestyle"] for s in st.values()}) == 4 and len({s["marker"] for s in st.values()}) == 4
+    rgb = [np.array(colors.to_rgb(s["color"])) for s in st.values()]
+    assert min(np.abs(a - b).sum() for i, a in enumerate(rgb) for b in rgb[i + 1:]) > 0.4  # not #DE8F05 vs #D55E00
+    _, made = _figures(drawn, tmp_path)
+    curves = next(f for f in made["ring8"] if f.stem == "curves_ring8").figure
+    legend = curves.legends[0]  # one figure legend, outside the panels
+    assert {t.get_text() for t in legend.get_texts()} == {"NS-GAN", "WGAN", "WGAN-GP", "SN-GAN"}
+    assert not any(ax.get_legend() for ax in curves.axes)
+
+
+def test_distances_and_gradient_norms_are_on_log_axes_with_labels(drawn, tmp_path):
+    _, made = _figures(drawn, tmp_path)
+    by = {f.stem: f.figure for f in made["ring8"]}
+    titles = {ax.get_title(): ax for ax in by["curves_ring8"].axes}
+    assert titles["Fréchet distance"].get_yscale() == "log" and titles["Wasserstein-1 distance"].get_yscale() == "log"
+    assert titles["Modes covered"].get_yscale() == "linear"
+    assert all(ax.get_xlabel() == "generator steps" for ax in by["curves_ring8"].axes)
+    assert titles["High-quality samples"].get_ylabel() == "%"
+    assert all(ax.get_yscale() == "log" for ax in by["gradients_ring8"].axes)
+    assert not any("_" in ax.get_title() for f in by.values() for ax in f.axes)
+
+
+def test_snapshots_share_one_colour_scale_and_draw_gs_field(drawn, tmp_path):
+    from matplotlib.quiver import Quiver
+
+    _, made = _figures(drawn, tmp_path, snapshot_seed=2)
+    fig = next(f for f in made["ring8"] if f.stem == "snapshots_ring8").figure
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    norms = {(c.norm.vmin, c.norm.vmax) for ax in panels for c in ax.collections if c.get_array() is not None
+             and not isinstance(c, Quiver) and c.norm is not None and c.get_cmap().name != "viridis"}
+    assert len(norms) == 1  # one colour scale for every panel
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
+    assert all(any(isinstance(c, Quiver) for c in ax.collections) for ax in panels)
+    assert {ax.get_xlim() for ax in panels} == {(-3.0, 3.0)}
+    assert "seed 2" in " ".join(ax.get_ylabel() for ax in panels)
+
+
+def test_gs_field_is_the_finite_difference_gradient_of_d():
+    from harness.report.figures import d_gradient
+
+    gx = np.linspace(-1, 1, 5)
+    gy = np.linspace(-2, 2, 9)
+    xx, yy = np.meshgrid(gx, gy)
+    u, v = d_gradient(gx, gy, 3 * xx - 0.5 * yy)  # D = 3x - y/2: gradient (3, -1/2) everywhere
+    assert np.allclose(u, 3.0) and np.allclose(v, -0.5)
+
+
+def test_occupancy_strip_reads_mode_counts(tmp_path):
+    from harness.report.figures import occupancy_figure, styles
+
+    root = tmp_path / "runs"
+    evals = [{"step": 250 * (i + 1), "wall_time_s": 0.1 * i, **mixture_metrics(2.0),
+              "mode_counts": [10 * i, 5, 0, 0, 0, 0, 0, 1]} for i in range(4)]
+    make_run(root, "vanilla", "ring8", 0, mixture_metrics(2.0), evaluations=evals)
+    ds = analyze(collect_runs(root)).datasets[0]
+    fig = occupancy_figure(ds, styles(ds.rows))
+    (img,) = [ax for ax in fig.axes if ax.images][0].images
+    arr = np.asarray(img.get_array())
+    assert arr.shape == (8, 4)  # modes x evaluations
+    assert arr[0, 3] == pytest.approx(30 / 36) and arr[2, 0] == 0.0  # share of the evaluation's HQ samples
+
+
+# ----------------------------------------------------------------------------- HTML
+def test_html_has_a_toc_anchors_and_a_summary_first(drawn, tmp_path):
+    make_run(drawn, "vanilla", "ring8", 7, {k: math.nan for k in mixture_metrics(1.0)}, status="diverged",
+             step=42, reason="loss_d is NaN")
+    out = write_report(drawn, tmp_path / "out", formats=("html", "md"))
+    page = out["html"].read_text()
+    toc = page.split('<nav id="contents">')[1].split("</nav>")[0]
+    for anchor in re.findall(r'href="#([^"]+)"', toc):
+        assert f'id="{anchor}"' in page, anchor
+    assert 'href="#ring8"' in toc
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    assert page.index('id="summary"') < page.index('id="ring8"')
+    assert "vanilla/ring8/seed-7" in summary and "loss_d is NaN" in summary
+    assert "out of reach" in summary and "SN-GAN" in summary
+    assert len(page.encode()) < 1_000_000
