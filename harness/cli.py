@@ -467,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("gan-harness: interrupted (unfinished runs stay marked 'running' and are redone next time)", file=sys.stderr)
+        print("gan-harness: interrupted (unfinished runs stay marked 'running' and are resumed or redone next time)", file=sys.stderr)
         return 130
 
 

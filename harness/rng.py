@@ -38,6 +38,17 @@ class Streams:
     def __getitem__(self, name: str) -> torch.Generator:
         return self._gens[name]
 
+    def get_state(self) -> dict[str, torch.Tensor]:
+        """Every stream's generator state (a ByteTensor each), for a resume checkpoint."""
+        return {name: gen.get_state() for name, gen in self._gens.items()}
+
+    def set_state(self, states: dict[str, torch.Tensor]) -> None:
+        """Put every stream back where `states` (from get_state) left it; all of them or none."""
+        if set(states) != set(self._gens):
+            raise ValueError(f"streams {sorted(states)} do not match {sorted(self._gens)}")
+        for name, gen in self._gens.items():
+            gen.set_state(states[name])
+
 
 @contextlib.contextmanager
 def seeded_global(seed: int, stream: str = "init") -> Iterator[None]:

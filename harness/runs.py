@@ -11,17 +11,24 @@ Layout of one run (``<root>/<variant>/<dataset>/seed-<k>/``):
 - ``samples.npy``        final generated samples (the fixed evaluation latent bank)
 - ``snapshots.npz``      (2-D data) samples and D on a grid at each evaluation step
 - ``checkpoint.pt``      final G and D weights
+- ``resume.pt``          (``checkpoint_every`` > 0, while the run is unfinished) the full training state
+                         of the last checkpoint step, from which a killed run continues
 - ``summary.json``       status, final metrics, wall time (written last)
+- ``.lock``              the lock file: the process executing the run holds an exclusive flock on it
 
 Every JSON file is written to a temporary file and renamed, so a reader never sees half a file; a
-run whose status is not final is visibly incomplete and is redone by the next sweep.
+run whose status is not final is visibly incomplete, and the next sweep continues it from its
+resume checkpoint or redoes it. One process at a time owns a run directory (``run_lock``).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import os
+import socket
 import platform
 import re
 import subprocess
@@ -31,7 +38,7 @@ import traceback
 import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -42,7 +49,11 @@ from .spec import RunSpec
 FINAL_STATUSES = ("completed", "diverged")
 #: files a (re)started run writes; a redo removes them first so nothing of an old attempt remains
 OUTPUT_FILES = ("history.jsonl", "evaluations.jsonl", "summary.json", "samples.npy", "snapshots.npz",
-                "checkpoint.pt", "error.txt")
+                "checkpoint.pt", "error.txt", "resume.pt")
+#: the full training state of an unfinished run (harness.trainer), removed when the run finishes
+RESUME_FILE = "resume.pt"
+#: the file a run directory's owner holds an exclusive flock on
+LOCK_FILE = ".lock"
 ID_COLUMNS = ["variant", "dataset", "seed", "status"]
 
 
@@ -406,6 +417,63 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     return df.sort_values(["dataset", "variant", "point", "seed"], kind="stable").reset_index(drop=True)
 
 
+# ----------------------------------------------------------------------------- ownership
+class RunBusy(HarnessError):
+    """Another live process holds the run directory."""
+
+
+_HELD: dict[str, list[int]] = {}  # real path -> [fd, depth] of the locks this process holds
+
+
+def lock_holder(path: Path) -> str:
+    """'pid P on HOST' as the current (or last) owner wrote it into the lock file, or 'unknown'."""
+    try:
+        return (Path(path) / LOCK_FILE).read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+@contextlib.contextmanager
+def run_lock(path: Path, *, wait: bool = False, lock_file: bool = True) -> Iterator[None]:
+    """Own directory `path` for the duration: an exclusive ``fcntl.flock`` on ``path/.lock`` (into
+    which the owner writes its pid and host), or with `lock_file` False on the directory itself
+    (no file left behind: report directories that are committed).
+
+    The OS releases the lock when its owner exits or is killed, so a lock never outlives its
+    process and needs no cleaning up (the file stays). Without `wait`, raise RunBusy (naming the
+    owner) when another process holds it; with `wait`, block until it is free. Re-entrant within
+    one process. flock needs a file system that supports it across the processes involved (any
+    local one; NFS with working locks)."""
+    path = Path(path)
+    key = os.path.realpath(path)
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[key][1] -= 1
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666) if lock_file else os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        raise RunBusy(f"{path} is owned by another live process ({lock_holder(path)})") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        if lock_file:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        _HELD[key] = [fd, 1]
+        yield
+    finally:
+        _HELD.pop(key, None)
+        os.close(fd)  # releases the lock
+
+
 # ----------------------------------------------------------------------------- writing a run
 class RunWriter:
     """Writes one run directory as training goes (or nothing, when path is None)."""
@@ -422,6 +490,49 @@ class RunWriter:
         self.status("running", 0, None)
         atomic_write_json(self.path / "spec.json", {**spec.to_dict(), "fingerprint": spec.fingerprint()})
         atomic_write_json(self.path / "manifest.json", manifest)
+
+    def resume(self, spec: RunSpec, step: int, offsets: dict[str, int], resumed: dict[str, Any]) -> None:
+        """Continue a run from its resume checkpoint at `step`: history.jsonl and evaluations.jsonl
+        are cut back to the byte sizes they had at the checkpoint (`offsets`), the files of a
+        finished attempt are removed, and manifest.json gains an entry under "resumes"."""
+        if self.path is None:
+            return
+        for name in OUTPUT_FILES:
+            if name not in offsets and name != RESUME_FILE:
+                (self.path / name).unlink(missing_ok=True)
+        for name, size in offsets.items():
+            with open(self.path / name, "r+b") as fh:
+                fh.truncate(size)
+                fh.flush()
+                os.fsync(fh.fileno())
+        self.status("running", step, None)
+        atomic_write_json(self.path / "spec.json", {**spec.to_dict(), "fingerprint": spec.fingerprint()})
+        try:
+            manifest = read_json(self.path / "manifest.json")
+        except (OSError, json.JSONDecodeError):
+            manifest = {}
+        manifest = {**manifest, "resumes": [*manifest.get("resumes", []), resumed]}
+        atomic_write_json(self.path / "manifest.json", manifest)
+
+    def jsonl_sizes(self) -> dict[str, int]:
+        """The byte sizes of history.jsonl and evaluations.jsonl, after forcing them to disk (a
+        resume checkpoint must never point past what a crash of the machine could leave)."""
+        sizes = {}
+        for name in ("history.jsonl", "evaluations.jsonl"):
+            with open(self.path / name, "ab") as fh:
+                os.fsync(fh.fileno())
+                sizes[name] = fh.tell()
+        return sizes
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        """Write the resume checkpoint (`state` plus the jsonl sizes under "offsets") atomically."""
+        if self.path is None:
+            return
+        import torch
+
+        buf = io.BytesIO()
+        torch.save({**state, "offsets": self.jsonl_sizes()}, buf)
+        atomic_write_bytes(self.path / RESUME_FILE, buf.getvalue())
 
     def status(self, status: str, step: int, reason: str | None) -> None:
         if self.path is not None:
@@ -449,7 +560,8 @@ class RunWriter:
         torch.save(checkpoint, buf)
         atomic_write_bytes(self.path / "checkpoint.pt", buf.getvalue())
         atomic_write_json(self.path / "summary.json", summary)
-        self.status(summary["status"], summary["step"], summary["reason"])  # last: marks the run final
+        self.status(summary["status"], summary["step"], summary["reason"])  # marks the run final
+        (self.path / RESUME_FILE).unlink(missing_ok=True)  # a finished run is never resumed
 
     def fail(self, step: int, exc: BaseException) -> None:
         if self.path is None:

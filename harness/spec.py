@@ -29,9 +29,12 @@ def _unit_interval(v: Any) -> str | None:
     return None if 0 <= v < 1 else "must be in [0, 1)"
 
 
-def _opt(default: Any, help: str, check: Callable[[Any], str | None] | None = None, choices: str | None = None):
-    """A config field. `choices` names a registry whose keys are the allowed values."""
-    return field(default=default, metadata={"help": help, "check": check, "choices": choices})
+def _opt(default: Any, help: str, check: Callable[[Any], str | None] | None = None, choices: str | None = None,
+         results: bool = True):
+    """A config field. `choices` names a registry whose keys are the allowed values. `results=False`
+    marks an execution option: it changes how a run is carried out, never a number it produces, so
+    it is kept out of the run's config record and fingerprint (see RunSpec.to_dict)."""
+    return field(default=default, metadata={"help": help, "check": check, "choices": choices, "results": results})
 
 
 @dataclass(frozen=True)
@@ -76,15 +79,26 @@ class Config:
     features: str = _opt("", "feature extractor for image metrics ('' = the data set's default)")
     feature_weights: str = _opt("", "weights file of the feature extractor ('' = its default location)")
     explode_threshold: float = _opt(1e8, "|loss| or gradient norm above this marks the run diverged", _positive)
+    # execution (changes no result: not in spec.json's config nor in the fingerprint)
+    checkpoint_every: int = _opt(0, "write a full-state resume checkpoint every N G steps, so that a killed run "
+                                 "continues from it (0: none, only the final weights); changes no result",
+                                 _non_negative, results=False)
 
     def __post_init__(self) -> None:
         validate(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields that decide the numbers (what spec.json's "config" holds and the fingerprint hashes)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in EXECUTION_FIELDS}
+
+    def execution(self) -> dict[str, Any]:
+        """The execution options (fields declared with results=False), e.g. checkpoint_every."""
+        return {k: getattr(self, k) for k in EXECUTION_FIELDS}
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
+#: fields that change how a run is executed but never its numbers (kept out of config and fingerprint)
+EXECUTION_FIELDS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if not f.metadata["results"])
 
 UPDATES = ("alternating", "simultaneous")
 LR_SCHEDULES = ("constant", "linear")
@@ -208,20 +222,22 @@ class RunSpec:
         return f"{self.variant}/{self.dataset}{point}/seed-{self.seed}"
 
     def to_dict(self) -> dict[str, Any]:
+        """"config" holds the fields that decide the numbers, "execution" the execution options
+        (checkpoint_every): a run's config record and fingerprint are the same whatever they are."""
         return {"variant": self.variant, "dataset": self.dataset, "seed": self.seed,
                 "device": self.device, "config": self.config.to_dict(), "grid": dict(self.grid),
-                "setting": self.setting}
+                "setting": self.setting, "execution": self.config.execution()}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RunSpec":
         return cls(variant=d["variant"], dataset=d["dataset"], seed=int(d["seed"]),
-                   config=make_config(d["config"]), device=d.get("device", "cpu"), grid=dict(d.get("grid") or {}),
-                   setting=str(d.get("setting", "authors")))
+                   config=make_config(d["config"], d.get("execution") or {}), device=d.get("device", "cpu"),
+                   grid=dict(d.get("grid") or {}), setting=str(d.get("setting", "authors")))
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the numbers (the device is recorded, not hashed; the
-        grid point and the setting are already in the config)."""
-        payload = {k: v for k, v in self.to_dict().items() if k not in ("device", "grid", "setting")}
+        grid point and the setting are already in the config; execution options change no number)."""
+        payload = {k: v for k, v in self.to_dict().items() if k not in ("device", "grid", "setting", "execution")}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

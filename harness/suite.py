@@ -2,6 +2,11 @@
 
 Nothing is lost: each run writes its own directory; a diverged run is a result; a run that
 raises is recorded as ``failed`` and the rest of the sweep goes on.
+
+Several sweeps may share one output directory: a run is executed by whichever process holds its
+lock (harness.runs.run_lock). A sweep skips the runs another live process is executing, does the
+rest, then waits for those: when one is finished there it counts as ``finished elsewhere``; when
+its owner died first the sweep takes it over (resuming it from its checkpoint, or redoing it).
 """
 from __future__ import annotations
 
@@ -86,7 +91,8 @@ def grid_points(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]
 
 def plan(specs: Sequence[RunSpec], out: Path) -> list[PlannedRun]:
     """Decide which runs to do. A finished run with the same spec is skipped; a directory holding a
-    different spec is an error (it would otherwise be silently overwritten or mixed in)."""
+    different spec is an error (it would otherwise be silently overwritten or mixed in). Whether a
+    run is free to execute is decided later, under its lock (`_execute`)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise HarnessError(f"output path is a file, not a directory: {out}")
@@ -104,8 +110,21 @@ def plan(specs: Sequence[RunSpec], out: Path) -> list[PlannedRun]:
     return planned
 
 
-def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, Any]:
-    """Run one spec; never raises (a failure becomes a result)."""
+RUNNING_ELSEWHERE = "running elsewhere"
+FINISHED_ELSEWHERE = "finished elsewhere"
+
+
+def _finished_same(spec: RunSpec, path: Path) -> bool:
+    old = runs.stored_spec(path) if path.exists() else None
+    return old is not None and old.fingerprint() == spec.fingerprint() and runs.is_finished(path)
+
+
+def _execute(spec_dict: dict[str, Any], path: str, threads: int, wait: bool = False) -> dict[str, Any]:
+    """Run one spec as the owner of its directory; never raises (a failure becomes a result).
+
+    Another live process owning the directory gives status RUNNING_ELSEWHERE (or, with `wait`, is
+    waited for); a run that is finished once the lock is held (by another sweep since this one's
+    plan) gives FINISHED_ELSEWHERE and is not touched."""
     import torch
 
     from .trainer import train
@@ -117,7 +136,11 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, An
         torch.set_num_threads(threads)
     spec = RunSpec.from_dict(spec_dict)
     try:
-        with threadpool_limits(limits=threads if threads > 0 else None):  # numpy/scipy BLAS too
+        with runs.run_lock(Path(path), wait=wait), threadpool_limits(limits=threads if threads > 0 else None):
+            if _finished_same(spec, Path(path)):
+                status = runs.read_status(Path(path)) or {}
+                return {"run_id": spec.run_id, "status": FINISHED_ELSEWHERE, "step": status.get("step"),
+                        "reason": status.get("reason")}
             if spec_dict.get("reference"):
                 from .references import execute_reference
 
@@ -125,6 +148,8 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, An
             summary = train(spec, path)
         return {"run_id": spec.run_id, "status": summary["status"], "step": summary["step"],
                 "reason": summary["reason"], "wall_time_s": summary["wall_time_s"]}
+    except runs.RunBusy as exc:
+        return {"run_id": spec.run_id, "status": RUNNING_ELSEWHERE, "step": None, "reason": str(exc)}
     except Exception as exc:  # recorded in the run directory by train(); the sweep goes on
         return {"run_id": spec.run_id, "status": "failed", "step": None, "reason": f"{type(exc).__name__}: {exc}"}
     finally:
@@ -133,7 +158,8 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int) -> dict[str, An
 
 def _exit_with_parent(parent: int, interval_s: float = 1.0) -> None:
     """A worker whose parent is gone (killed, not interrupted) stops instead of running on as an
-    orphan: its run stays visibly ``running`` and is redone by the next sweep."""
+    orphan: its run stays visibly ``running``, its lock is released with it, and the next sweep
+    resumes it from its checkpoint or redoes it."""
     import threading
     import time
 
@@ -170,9 +196,13 @@ def _task(p: PlannedRun, reference: bool) -> tuple[dict[str, Any], str]:
 
 def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: int = 1, progress: bool = True,
               on_result: Callable[[dict[str, Any]], None] | None = None,
-              references: bool = True) -> list[dict[str, Any]]:
+              references: bool = True, wait: bool = True) -> list[dict[str, Any]]:
     """Execute runs (skipping finished ones) and return one result dict per run, in spec order.
-    With `references`, the reference rows of every data set (harness.references) are scored too."""
+    With `references`, the reference rows of every data set (harness.references) are scored too.
+
+    Runs another live process is executing are skipped at first; with `wait` (the default) they
+    are waited for once the rest is done, then reported FINISHED_ELSEWHERE, or taken over when their
+    owner died without finishing them. Without `wait` they are reported RUNNING_ELSEWHERE."""
     from .references import plan_references, reference_specs
 
     planned = plan(specs, out)
@@ -186,8 +216,13 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
 
         bar = tqdm(total=len(planned) + len(refs), initial=len(planned) + len(refs) - len(todo), desc="runs",
                    unit="run")
+    elsewhere: list[tuple[PlannedRun, bool]] = []
+    by_id = {p.spec.run_id: (p, ref) for p, ref in todo}
 
-    def done(res: dict[str, Any]) -> None:
+    def done(res: dict[str, Any], first_pass: bool) -> None:
+        if first_pass and wait and res["status"] == RUNNING_ELSEWHERE:
+            elsewhere.append(by_id[res["run_id"]])  # come back to it at the end
+            return
         results[res["run_id"]] = res
         if bar is not None:
             bar.update(1)
@@ -195,23 +230,30 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
         if on_result is not None:
             on_result(res)
 
-    try:
-        if jobs <= 1 or len(todo) <= 1:
-            for p, ref in todo:
-                done(_execute(*_task(p, ref), threads))
-        else:
-            variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in todo if not ref})]
-            from .plugins import LOADED
+    def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
+        if jobs <= 1 or len(tasks) <= 1:
+            for p, ref in tasks:
+                done(_execute(*_task(p, ref), threads, not first_pass), first_pass)
+            return
+        variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
+        from .plugins import LOADED
 
-            ctx = mp.get_context("spawn")
-            with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                        initargs=(variants, os.getpid(), list(LOADED))) as pool:
-                # longest first (D steps per G step x budget; reference rows train nothing): the pool's
-                # last minutes are not one long run
-                order = sorted(todo, key=lambda t: 0 if t[1] else -t[0].spec.config.steps * (t[0].spec.config.n_dis + 1))
-                futures = [pool.submit(_execute, *_task(p, ref), threads) for p, ref in order]
-                for fut in cf.as_completed(futures):
-                    done(fut.result())
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                    initargs=(variants, os.getpid(), list(LOADED))) as pool:
+            # longest first (D steps per G step x budget; reference rows train nothing): the pool's
+            # last minutes are not one long run
+            order = sorted(tasks, key=lambda t: 0 if t[1] else -t[0].spec.config.steps * (t[0].spec.config.n_dis + 1))
+            futures = [pool.submit(_execute, *_task(p, ref), threads, not first_pass) for p, ref in order]
+            for fut in cf.as_completed(futures):
+                done(fut.result(), first_pass)
+
+    try:
+        execute(todo, True)
+        if elsewhere:
+            if bar is not None:
+                bar.set_postfix_str(f"waiting for {len(elsewhere)} run(s) another process is executing")
+            execute(elsewhere, False)
     finally:
         if bar is not None:
             bar.close()

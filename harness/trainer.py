@@ -6,14 +6,20 @@ from a named stream of the run seed (harness.rng), so that logging or evaluating
 never changes the training trajectory, and the same spec gives the same numbers, bit for bit on the
 same machine. Resolving names and checking inputs lives in harness.resolve, writing the run
 directory in harness.runs, the probes and 2-D snapshots in harness.probes.
+
+With ``checkpoint_every`` > 0 the loop writes a resume checkpoint (``resume.pt``, see
+`resume_state`) every that many G steps; `train` on a directory holding a valid one continues
+from it, and the result is bit for bit that of an uninterrupted run on the same machine.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,6 +35,7 @@ from .nets import build_networks
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
 from .resolve import check_device, make_dataset, make_evaluator, resolve_run  # noqa: F401  (resolve_run re-exported)
 from .rng import Streams, normal, seeded_global
+from .errors import HarnessError
 from .spec import Config, RunSpec
 
 
@@ -248,6 +255,10 @@ class _Run:
     metrics_step: int | None = None
     samples: np.ndarray | None = None
     eval_time: float = 0.0
+    signature_id: str | None = None  # the numeric signature this attempt runs under
+    g_at_eval: dict[str, torch.Tensor] | None = None  # G's state at metrics_step (checkpointing runs only)
+    start_step: int = 0  # the step a resumed run continues after
+    resumed_at: list[int] = field(default_factory=list)  # the checkpoint steps of earlier attempts
 
     @property
     def cfg(self) -> Config:
@@ -264,6 +275,8 @@ class _Run:
             raise Diverged(step, "generator output is not finite")
         metrics, details = self.evaluator.evaluate_with_details(samples)
         self.metrics, self.metrics_step, self.samples = metrics, step, samples
+        if self.cfg.checkpoint_every:  # what a resume needs to give back these samples
+            self.g_at_eval = {k: v.detach().clone() for k, v in self.state.G.state_dict().items()}
         self.snapshots.take(step, samples, self.state.D, self.state.device)
         self.eval_time += time.perf_counter() - te
         writer.evaluation({"step": step, "wall_time_s": time.perf_counter() - self.t0, **metrics, **details})
@@ -320,16 +333,18 @@ def run_protocol(spec: RunSpec) -> dict[str, Any]:
     return _protocol(spec.config, make_evaluator(data, spec.config, "cpu"))
 
 
-def loop(run: _Run, writer: runs.RunWriter, progress: bool = False) -> None:
-    """All G steps with their probes and evaluations, then the final evaluation. Raises Diverged."""
+def loop(run: _Run, writer: runs.RunWriter, progress: bool = False, t_loop: float | None = None) -> None:
+    """All G steps (after `run.start_step`) with their probes, evaluations and resume checkpoints,
+    then the final evaluation. Raises Diverged."""
     cfg, state = run.cfg, run.state
+    t_loop = time.perf_counter() if t_loop is None else t_loop
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.steps, desc=run.spec.run_id, unit="step", leave=False)
+        bar = tqdm(total=cfg.steps, initial=run.start_step, desc=run.spec.run_id, unit="step", leave=False)
     try:
-        for state.step in range(1, cfg.steps + 1):
+        for state.step in range(run.start_step + 1, cfg.steps + 1):
             state.schedule_lr()
             probe = state.step % cfg.log_every == 0 or state.step == cfg.steps
             state.iteration(probe)
@@ -338,12 +353,116 @@ def loop(run: _Run, writer: runs.RunWriter, progress: bool = False) -> None:
                 writer.history(state.probe_record(run.t0))
             if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step != cfg.steps:
                 run.evaluate(writer)
+            if writer.path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 \
+                    and state.step != cfg.steps:
+                writer.checkpoint(resume_state(run, t_loop))
             if bar is not None:
                 bar.update(1)
         run.evaluate(writer)
     finally:
         if bar is not None:
             bar.close()
+
+
+# ----------------------------------------------------------------------------- resume checkpoints
+RESUME_FORMAT = "gan-harness-resume"
+RESUME_FORMAT_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    """A metric value as a Python int or float (numpy scalars are not loadable with weights_only)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    return value
+
+
+def resume_state(run: _Run, t_loop: float) -> dict[str, Any]:
+    """Everything the loop needs to continue after the current step exactly as if never stopped:
+    G and D (spectral-norm u/v and batch-norm statistics are buffers in their state_dicts), both
+    optimisers (moments, step counts and the scheduled learning rate), every named random stream,
+    the last evaluation (metrics, and G as it was then, from which its samples are regenerated),
+    the 2-D snapshots so far and the time spent. Tensors and plain containers only, so that
+    ``torch.load(weights_only=True)`` reads it. The jsonl sizes are added by RunWriter.checkpoint."""
+    state, now = run.state, time.perf_counter()
+    snaps = run.snapshots
+    return {"format": RESUME_FORMAT, "format_version": RESUME_FORMAT_VERSION,
+            "harness_version": runs.harness_version(), "fingerprint": run.spec.fingerprint(),
+            "signature_id": run.signature_id, "step": state.step,
+            "G": state.G.state_dict(), "D": state.D.state_dict(),
+            "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
+            "rng": state.streams.get_state(),
+            "metrics": {k: _plain(v) for k, v in run.metrics.items()}, "metrics_step": run.metrics_step,
+            "g_at_eval": run.g_at_eval,
+            "snapshots": {"steps": list(snaps.steps), "samples": [torch.from_numpy(a) for a in snaps.samples],
+                          "d_grid": [torch.from_numpy(a) for a in snaps.d_grid]},
+            "time": {"wall_s": now - run.t0, "loop_s": now - t_loop, "eval_s": run.eval_time},
+            "resumed_at": list(run.resumed_at)}
+
+
+def read_resume(path: Path, spec: RunSpec, signature_id: str | None) -> dict[str, Any] | None:
+    """The resume checkpoint of run directory `path` if there is one (None otherwise); HarnessError
+    (one line) when it cannot be used: unreadable, another format or harness version, another
+    config (fingerprint), another machine (numeric signature), or jsonl files shorter than it says."""
+    file = Path(path) / runs.RESUME_FILE
+    if not file.exists():
+        return None
+    try:
+        ckpt = torch.load(file, weights_only=True, map_location="cpu")
+    except Exception as exc:
+        raise HarnessError(f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != RESUME_FORMAT:
+        raise HarnessError("not a gan-harness resume checkpoint")
+    if ckpt.get("format_version") != RESUME_FORMAT_VERSION:
+        raise HarnessError(f"format version {ckpt.get('format_version')!r}, this harness reads {RESUME_FORMAT_VERSION}")
+    if ckpt.get("harness_version") != runs.harness_version():
+        raise HarnessError(f"written by gan-harness {ckpt.get('harness_version')}, this is {runs.harness_version()}")
+    if ckpt.get("fingerprint") != spec.fingerprint():
+        raise HarnessError(f"another config (fingerprint {ckpt.get('fingerprint')}, the run's is {spec.fingerprint()})")
+    if ckpt.get("signature_id") != signature_id:
+        raise HarnessError(f"written under another numeric signature ({ckpt.get('signature_id')}, "
+                           f"now {signature_id}): resuming would not give the uninterrupted run's bits")
+    step = ckpt.get("step")
+    if not isinstance(step, int) or not 0 < step < spec.config.steps:
+        raise HarnessError(f"step {step!r} outside 1..{spec.config.steps - 1}")
+    offsets = ckpt.get("offsets")
+    if not isinstance(offsets, dict) or set(offsets) != {"history.jsonl", "evaluations.jsonl"}:
+        raise HarnessError("no jsonl offsets")
+    for name, size in offsets.items():
+        have = (Path(path) / name).stat().st_size if (Path(path) / name).exists() else -1
+        if not isinstance(size, int) or have < size:
+            raise HarnessError(f"{name} is shorter ({have} bytes) than the checkpoint's {size}")
+    return ckpt
+
+
+def restore(run: _Run, ckpt: dict[str, Any]) -> None:
+    """Put a freshly set-up run into the state `ckpt` (from resume_state) describes."""
+    state = run.state
+    state.G.load_state_dict(ckpt["G"])
+    state.D.load_state_dict(ckpt["D"])
+    state.opt_g.load_state_dict(ckpt["opt_g"])
+    state.opt_d.load_state_dict(ckpt["opt_d"])
+    state.streams.set_state(ckpt["rng"])
+    state.step = run.start_step = ckpt["step"]
+    run.metrics, run.metrics_step = dict(ckpt["metrics"]), ckpt["metrics_step"]
+    run.g_at_eval = ckpt["g_at_eval"]
+    if run.metrics_step is not None:
+        if run.g_at_eval is None:
+            raise HarnessError("no generator state for the last evaluation")
+        g = copy.deepcopy(state.G)
+        g.load_state_dict(run.g_at_eval)
+        run.samples = generate(g, run.z_eval, max(run.cfg.batch_size, 256), state.device)
+    snaps = ckpt["snapshots"]
+    run.snapshots.steps = list(snaps["steps"])
+    run.snapshots.samples = [t.numpy() for t in snaps["samples"]]
+    run.snapshots.d_grid = [t.numpy() for t in snaps["d_grid"]]
+    run.resumed_at = [*ckpt["resumed_at"], ckpt["step"]]
+    t = ckpt["time"]
+    run.t0 -= t["wall_s"]  # wall time counts every attempt up to its last checkpoint
+    run.eval_time = t["eval_s"]
 
 
 def finish(run: _Run, writer: runs.RunWriter, status: str, reason: str | None, t_loop: float) -> dict[str, Any]:
@@ -357,6 +476,8 @@ def finish(run: _Run, writer: runs.RunWriter, status: str, reason: str | None, t
                "g_steps": state.step, "d_steps": state.step * cfg.n_dis,
                "metrics": metrics, "metrics_step": run.metrics_step, "protocol": run.protocol,
                "run_id": run.spec.run_id, "fingerprint": run.spec.fingerprint()}
+    if run.resumed_at:
+        summary["resumed_at"] = list(run.resumed_at)
     if noise is not None:
         summary["eval_noise"] = noise
     writer.finish(summary, run.samples, run.snapshots.arrays(),
@@ -364,28 +485,58 @@ def finish(run: _Run, writer: runs.RunWriter, status: str, reason: str | None, t
     return summary
 
 
-def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = False) -> dict[str, Any]:
+def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = False,
+          resume: bool = True) -> dict[str, Any]:
     """Train one run and return its summary; with `run_dir`, write the run directory as it goes.
 
     A NaN/Inf or exploding loss or gradient ends the run with status ``diverged`` (a result, not an
     error): its metrics are those of its last finite evaluation (``metrics_step`` says which; NaN
     when there was none). Any other exception marks the run ``failed`` in its directory and is
     re-raised.
+
+    The process owns `run_dir` while it trains (harness.runs.run_lock; runs.RunBusy when another
+    live process does). With `resume` and a resume checkpoint in `run_dir` (``checkpoint_every``),
+    the run continues from it; a checkpoint that cannot be used (unreadable, another config,
+    format, harness version or machine) is reported with a warning and the run starts afresh.
     """
     device = check_device(spec.device)
-    writer = runs.RunWriter(Path(run_dir) if run_dir is not None else None)
-    with deterministic(device):
-        run = setup(spec, device)
-        writer.start(spec, {"environment": runs.environment(str(device)), "dataset": run.state.data.describe(),
-                            "protocol": run.protocol, "started": _dt.datetime.now(_dt.timezone.utc).isoformat()})
-        status, reason = "completed", None
-        t_loop = time.perf_counter()
-        try:
-            loop(run, writer, progress)
-        except Diverged as exc:
-            status, reason = "diverged", exc.reason
-        except BaseException as exc:
-            if not isinstance(exc, KeyboardInterrupt):
-                writer.fail(run.state.step, exc)
-            raise
-        return finish(run, writer, status, reason, t_loop)
+    path = Path(run_dir) if run_dir is not None else None
+    with runs.run_lock(path) if path is not None else contextlib.nullcontext():
+        writer = runs.RunWriter(path)
+        with deterministic(device):
+            run = setup(spec, device)
+            environment = runs.environment(str(device))
+            run.signature_id = environment["numeric_signature"]["signature_id"]
+            ckpt = None
+            if path is not None and resume:
+                try:
+                    ckpt = read_resume(path, spec, run.signature_id)
+                    if ckpt is not None:
+                        restore(run, ckpt)
+                except Exception as exc:  # noqa: BLE001 - any unusable checkpoint means: start afresh
+                    why = str(exc) if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
+                    warnings.warn(f"{path}: resume checkpoint not used ({why}); the run starts from scratch",
+                                  stacklevel=2)
+                    if ckpt is not None:  # restore may have changed part of the state
+                        run = setup(spec, device)
+                        run.signature_id = environment["numeric_signature"]["signature_id"]
+                    ckpt = None
+            started = _dt.datetime.now(_dt.timezone.utc).isoformat()
+            t_loop = time.perf_counter()
+            if ckpt is not None:
+                writer.resume(spec, ckpt["step"], ckpt["offsets"], {"step": ckpt["step"], "started": started,
+                                                                    "environment": environment})
+                t_loop -= ckpt["time"]["loop_s"]
+            else:
+                writer.start(spec, {"environment": environment, "dataset": run.state.data.describe(),
+                                    "protocol": run.protocol, "started": started})
+            status, reason = "completed", None
+            try:
+                loop(run, writer, progress, t_loop)
+            except Diverged as exc:
+                status, reason = "diverged", exc.reason
+            except BaseException as exc:
+                if not isinstance(exc, KeyboardInterrupt):
+                    writer.fail(run.state.step, exc)
+                raise
+            return finish(run, writer, status, reason, t_loop)

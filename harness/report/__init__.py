@@ -7,6 +7,7 @@ recomputes a metric. Entry point: :func:`write_report`; the steps are callable o
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Iterable, Mapping
 
 from ..errors import HarnessError
 from ..metrics import METRICS
-from ..runs import atomic_write_bytes
+from ..runs import atomic_write_bytes, run_lock
 from .analysis import X_AXES, Analysis, DatasetResult, analyze, parse_x_axis, select_metrics
 from .collect import InputWarning, Run, collect_runs, metric_order
 from .curves import CurveStats, curve_stats
@@ -107,27 +108,30 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
     th = parse_thresholds(thresholds)
     goals = parse_targets(targets)
     caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            runs = collect_runs(runs_dir)
-            analysis = analyze(runs, chosen, level=level, test=test, thresholds=th, targets=goals, x_axis=x_axis)
-            out = Path(out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            written: dict[str, Path] = {}
-            drawn: dict = {}
-            if figures and ("md" in fmts or "html" in fmts):
-                from .figures import make_figures
+    out = Path(out_dir)
+    with contextlib.ExitStack() as owner:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                runs = collect_runs(runs_dir)
+                analysis = analyze(runs, chosen, level=level, test=test, thresholds=th, targets=goals, x_axis=x_axis)
+                # one writer at a time (two sweeps sharing --out each end with a report): figures are
+                # drawn in place, and every file of a report must come from one analysis
+                owner.enter_context(run_lock(out, wait=True, lock_file=False))
+                written: dict[str, Path] = {}
+                drawn: dict = {}
+                if figures and ("md" in fmts or "html" in fmts):
+                    from .figures import make_figures
 
-                drawn = make_figures(analysis, out / "figures", snapshot_seed=snapshot_seed)
-                for files in drawn.values():
-                    for f in files:
-                        written.update({f"figure:{p.name}": p for p in f.paths.values()})
-    finally:
-        for w in caught:  # pass every warning on to the caller, also when a HarnessError follows
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    skipped = [w.message.describe(runs_dir) for w in caught if isinstance(w.message, InputWarning)]
-    written.update(_write_outputs(analysis, drawn, fmts, out, title or DEFAULT_TITLE, skipped))
+                    drawn = make_figures(analysis, out / "figures", snapshot_seed=snapshot_seed)
+                    for files in drawn.values():
+                        for f in files:
+                            written.update({f"figure:{p.name}": p for p in f.paths.values()})
+        finally:
+            for w in caught:  # pass every warning on to the caller, also when a HarnessError follows
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        skipped = [w.message.describe(runs_dir) for w in caught if isinstance(w.message, InputWarning)]
+        written.update(_write_outputs(analysis, drawn, fmts, out, title or DEFAULT_TITLE, skipped))
     return written
 
 
