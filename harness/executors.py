@@ -91,9 +91,19 @@ def check_executor(executor: str, address: str | None = None, timeout_s: float =
             raise HarnessError("--address applies to --executor ray only (the local executor is a process pool)")
         return
     import_ray()
-    if address is None or address == "auto":
-        return  # a cluster started here, or the one `ray start` left on this machine (checked by ray.init)
+    if address is None:
+        return  # a cluster started for the sweep
     hostport = address.removeprefix("ray://")
+    if address == "auto":  # the cluster `ray start` left on this machine ($RAY_ADDRESS first)
+        try:
+            from ray._private.services import get_ray_address_from_environment
+        except ImportError:  # a Ray without this helper: ray.init says it
+            return
+        try:
+            hostport = get_ray_address_from_environment("auto", None)
+        except ConnectionError:
+            raise HarnessError("--address auto: no running Ray cluster found on this machine (start one with "
+                               "`ray start --head`, or give its HOST:PORT)") from None
     host, sep, port = hostport.rpartition(":")
     if not sep or not host or not port.isdigit():
         raise HarnessError(f"--address {address}: expected HOST:PORT (e.g. 10.0.0.1:6379) or ray://HOST:PORT")

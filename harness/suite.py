@@ -218,11 +218,13 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
     todo = [(p, False) for p in planned if not p.skip] + [(p, True) for p in refs if not p.skip]
     results: dict[str, dict[str, Any]] = {p.spec.run_id: {"run_id": p.spec.run_id, "status": "skipped (finished)"}
                                           for p in planned if p.skip}
-    remote: list[Any] = []  # the Ray executor, started (once) when there is a run to do
+    remote = None  # the Ray executor (harness.executors), started only when there is a run to do
     if executor != "local" or address is not None:
-        from .executors import check_executor
+        from .executors import RayExecutor, check_executor
 
         check_executor(executor, address)
+        if todo:
+            remote = RayExecutor(address, jobs=jobs, threads=threads, options=ray_options)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -244,15 +246,11 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
             on_result(res)
 
     def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
-        if executor != "local" and tasks:  # Ray: every run is a task, longest first as in the pool
-            from .executors import RayExecutor
+        if remote is not None:  # Ray: every run is a task, longest first as in the pool
             from .plugins import LOADED
 
-            if not remote:
-                remote.append(RayExecutor(address, jobs=jobs, threads=threads, options=ray_options))
-
             variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
-            for res in remote[0].map([_task(p, ref) for p, ref in _longest_first(tasks)], not first_pass, variants,
+            for res in remote.map([_task(p, ref) for p, ref in _longest_first(tasks)], not first_pass, variants,
                                   list(LOADED)):
                 done(res, first_pass)
             return
@@ -282,8 +280,8 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
     finally:
         if bar is not None:
             bar.close()
-        for r in remote:
-            r.close()
+        if remote is not None:
+            remote.close()
     for res in results.values():
         if res["status"] == "failed":
             warnings.warn(f"run {res['run_id']} failed: {res['reason']}", stacklevel=2)

@@ -7,7 +7,8 @@ Checks, each against a known answer:
 A. `gan-harness run --executor ray` (a cluster the harness starts, --plugin, --jobs 2) writes the
    same run directories, bit for bit, as the local executor, reference rows included; each run's
    lock was held by a Ray worker, not by the driver; the progress bar counts the runs.
-B. (one cluster started here, reused by the harness) a variant registered in the driver by a call
+A2. `--address` of a cluster another process started: the same bits again.
+B. (the driver connected to that cluster, the harness reusing its session) a variant registered in the driver by a call
    reaches the Ray workers.
 C. a Ray worker SIGKILLed mid-run: Ray retries the task, the retry resumes from resume.pt, and the
    run ends bit for bit where an uninterrupted run ends.
@@ -18,6 +19,7 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -99,6 +101,41 @@ def check_cli_against_local(work: Path, ray_tmp: Path) -> None:
     print(f"A ok: {len(dirs)} run directories identical to the local executor's", flush=True)
 
 
+HOLDER = """
+import sys, ray
+ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", _temp_dir=sys.argv[1])
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # until the test closes stdin
+ray.shutdown()
+"""
+
+
+def start_existing_cluster(ray_tmp: Path) -> "tuple[subprocess.Popen, str]":
+    """A cluster that is not the sweep's: started and stopped by another process (as `ray start`
+    would), which the harness joins with --address."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(ray_tmp)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    address = holder.stdout.readline().strip()
+    assert address.count(":") == 1, f"no cluster address from the holder: {address!r}"
+    return holder, address
+
+
+def check_cli_on_existing_cluster(work: Path, address: str) -> None:
+    args = ["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0", "--steps", "20",
+            "--set", "batch_size=32", "--set", "log_every=5", "--set", "eval_every=10", "--set", "n_eval=300",
+            "--set", "n_w1=100", "--set", "g_hidden=16", "--set", "d_hidden=16", "--no-report", "--quiet",
+            "--out", str(work / "existing"), "--executor", "ray", "--address", address,
+            "--ray-option", "namespace=gan-harness-test"]
+    assert cli.main(args) == 0
+    import ray
+
+    assert not ray.is_initialized()
+    dirs = [p.parent.relative_to(work / "existing") for p in (work / "existing").rglob("history.jsonl")]
+    assert len(dirs) == 1, dirs
+    assert_same_result(work / "local" / dirs[0], work / "existing" / dirs[0])
+    print(f"A2 ok: --address {address} (a cluster another process started) gave the same bits", flush=True)
+
+
 def check_parent_variant(work: Path) -> None:
     harness.register_variant(harness.Variant(
         name="parentvar", description="registered by a call in the driver", reference="test",
@@ -169,14 +206,18 @@ def main(work: Path, ray_tmp: Path) -> None:
     (work / "ray_plugin.py").write_text(PLUGIN)
     os.environ["RAY_CHECK_MARKER"] = str(work / "stalled-pid")  # inherited by the cluster's workers
     check_cli_against_local(work, ray_tmp)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", _temp_dir=str(ray_tmp))
+    holder, address = start_existing_cluster(ray_tmp)
     try:
+        check_cli_on_existing_cluster(work, address)
+        ray.init(address=address, logging_level="warning")
         load_plugin(str(work / "ray_plugin.py"))  # already loaded by the CLI run: LOADED names it
         check_parent_variant(work)
         check_killed_worker_resumes(work)
         check_locks(work)
     finally:
         ray.shutdown()
+        holder.stdin.close()
+        holder.wait(60)
     print(f"all Ray checks passed in {time.time() - start:.1f} s", flush=True)
 
 

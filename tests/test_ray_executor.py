@@ -82,6 +82,17 @@ def test_a_ray_address_where_nothing_answers_is_refused_quickly(tmp_path, capsys
     assert time.time() - start < 10
 
 
+@pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'gan-harness[ray]')")
+def test_address_auto_without_a_cluster_on_this_machine_is_refused(tmp_path, capsys, monkeypatch):
+    import ray._private.services as services
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(services, "find_gcs_addresses", lambda: [])  # other users' clusters on this machine
+    monkeypatch.setattr(services, "find_bootstrap_address", lambda temp_dir: None)
+    err = _refused(capsys, RUN + ["--executor", "ray", "--address", "auto"], tmp_path / "out")
+    assert "--address auto: no running Ray cluster found on this machine" in err
+
+
 def _namespace_problem() -> str | None:
     if not HAS_RAY:
         return "ray is not installed (pip install 'gan-harness[ray]')"
@@ -114,3 +125,4 @@ def test_ray_executor_on_a_local_cluster_in_a_loopback_only_namespace(tmp_path):
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]
     assert "all Ray checks passed" in proc.stdout, proc.stdout
+    print(proc.stdout)  # each check and the time taken (pytest -s)
