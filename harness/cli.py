@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
     r.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--executor", default="local",
+                   help="local (default: a process pool) or ray (Ray tasks: a cluster started here, or --address)")
+    r.add_argument("--address", default=None, help="--executor ray: an existing cluster, HOST:PORT (or auto)")
+    r.add_argument("--ray-option", dest="ray_options", action="append", default=[], metavar="NAME=VALUE",
+                   help="--executor ray: num_cpus, num_gpus (per run), max_retries, namespace, runtime_env (JSON), "
+                        "temp_dir (repeatable)")
     r.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
                    help="import a module or .py file that registers variants/parts first (repeatable)")
 
@@ -218,6 +224,16 @@ def default_report_dir(defined: Any, suite: Any, out: Path, changed: bool, devic
     return Path("reports") / defined.name if as_defined else Path(out) / "report"
 
 
+def _check_executor(args: argparse.Namespace) -> Any:
+    """--executor, --address, --ray-option: usable, or one line before any work (harness.executors)."""
+    from .executors import RayOptions, check_executor
+
+    check_executor(args.executor, args.address)
+    if args.ray_options and args.executor != "ray":
+        raise HarnessError("--ray-option applies to --executor ray only")
+    return RayOptions.parse(args.ray_options) if args.executor == "ray" else None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .spec import parse_set
     from .suite import SUITES, default_jobs, expand_suite, plan, run_specs
@@ -257,9 +273,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     specs = expand_suite(suite, overrides, device=args.device, grid=grid)  # validates every name and value
     plan(specs, out)  # refuses directories holding other configs, before any work
     jobs = args.jobs or (1 if args.device.startswith("cuda") else default_jobs())
+    ray_options = _check_executor(args)
     print(f"suite {suite.name}: {len(specs)} runs -> {out} (setting {suite.setting}, jobs={jobs}, "
           f"device={args.device})", file=sys.stderr)
-    results = run_specs(specs, out, jobs=jobs, threads=args.threads, progress=not args.quiet)
+    if args.address is not None and args.jobs is None:
+        jobs = 0  # on a cluster its CPUs decide how many runs go at once
+    results = run_specs(specs, out, jobs=jobs, threads=args.threads, progress=not args.quiet,
+                        executor=args.executor, address=args.address, ray_options=ray_options)
     counts: dict[str, int] = {}
     for res in results:
         counts[res["status"]] = counts.get(res["status"], 0) + 1

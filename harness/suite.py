@@ -194,11 +194,19 @@ def _task(p: PlannedRun, reference: bool) -> tuple[dict[str, Any], str]:
     return ({**p.spec.to_dict(), "reference": True} if reference else p.spec.to_dict()), str(p.path)
 
 
+def _longest_first(tasks: list[tuple[PlannedRun, bool]]) -> list[tuple[PlannedRun, bool]]:
+    """Longest first (D steps per G step x budget; reference rows train nothing)."""
+    return sorted(tasks, key=lambda t: 0 if t[1] else -t[0].spec.config.steps * (t[0].spec.config.n_dis + 1))
+
+
 def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: int = 1, progress: bool = True,
               on_result: Callable[[dict[str, Any]], None] | None = None,
-              references: bool = True, wait: bool = True) -> list[dict[str, Any]]:
+              references: bool = True, wait: bool = True, executor: str = "local", address: str | None = None,
+              ray_options: Any = None) -> list[dict[str, Any]]:
     """Execute runs (skipping finished ones) and return one result dict per run, in spec order.
     With `references`, the reference rows of every data set (harness.references) are scored too.
+    `executor` "ray" runs them as Ray tasks (harness.executors: a cluster at `address`, or one
+    started for the sweep with `jobs` slots) instead of the process pool; the results are the same.
 
     Runs another live process is executing are skipped at first; with `wait` (the default) they
     are waited for once the rest is done, then reported FINISHED_ELSEWHERE, or taken over when their
@@ -210,6 +218,13 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
     todo = [(p, False) for p in planned if not p.skip] + [(p, True) for p in refs if not p.skip]
     results: dict[str, dict[str, Any]] = {p.spec.run_id: {"run_id": p.spec.run_id, "status": "skipped (finished)"}
                                           for p in planned if p.skip}
+    remote = None  # the Ray executor (harness.executors), started only when there is a run to do
+    if executor != "local" or address is not None:
+        from .executors import RayExecutor, check_executor
+
+        check_executor(executor, address)
+        if todo:
+            remote = RayExecutor(address, jobs=jobs, threads=threads, options=ray_options)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -231,6 +246,14 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
             on_result(res)
 
     def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
+        if remote is not None:  # Ray: every run is a task, longest first as in the pool
+            from .plugins import LOADED
+
+            variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
+            for res in remote.map([_task(p, ref) for p, ref in _longest_first(tasks)], not first_pass, variants,
+                                  list(LOADED)):
+                done(res, first_pass)
+            return
         if jobs <= 1 or len(tasks) <= 1:
             for p, ref in tasks:
                 done(_execute(*_task(p, ref), threads, not first_pass), first_pass)
@@ -257,6 +280,8 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
     finally:
         if bar is not None:
             bar.close()
+        if remote is not None:
+            remote.close()
     for res in results.values():
         if res["status"] == "failed":
             warnings.warn(f"run {res['run_id']} failed: {res['reason']}", stacklevel=2)
