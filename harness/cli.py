@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     r.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
     r.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    r.add_argument("--vectorize", action="store_true",
+                   help="train each config's seeds as one batched model (MLP networks; same as --set vectorize=true)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--executor", default="local",
                    help="local (default: a process pool) or ray (Ray tasks: a cluster started here, or --address)")
@@ -260,6 +262,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = parse_set(args.sets)
     if args.steps is not None:
         overrides.update(parse_set([f"steps={args.steps}"]))
+    if args.vectorize:
+        overrides["vectorize"] = True
     grid = parse_grid(args.grids, overrides)
     out = args.out or Path("runs") / suite.name
     report_out = args.report_out or default_report_dir(defined, suite, out, bool(overrides or grid), args.device)

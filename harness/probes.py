@@ -124,7 +124,8 @@ class Snapshots:
         if not self.enabled:
             return
         xx, yy = np.meshgrid(self.grid_x, self.grid_y)  # [j, i] = (x_i, y_j)
-        pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), device=device)
+        dtype = next(D.parameters()).dtype  # float32 normally; D's own dtype in a float64 comparison
+        pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), device=device, dtype=dtype)
         was_training = D.training
         D.eval()
         try:

@@ -83,6 +83,8 @@ class Config:
     checkpoint_every: int = _opt(0, "write a full-state resume checkpoint every N G steps, so that a killed run "
                                  "continues from it (0: none, only the final weights); changes no result",
                                  _non_negative, results=False)
+    vectorize: bool = _opt(False, "train the seeds of one (variant, data set, config) as one batched model "
+                           "(MLP networks only; members equal their separate runs to float tolerance)", results=False)
 
     def __post_init__(self) -> None:
         validate(self)

@@ -213,6 +213,10 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
     owner died without finishing them. Without `wait` they are reported RUNNING_ELSEWHERE."""
     from .references import plan_references, reference_specs
 
+    if any(s.config.vectorize for s in specs):
+        from .vectorize import check_specs
+
+        check_specs(specs)  # one line, before any work, for what --vectorize cannot honour
     planned = plan(specs, out)
     refs = [PlannedRun(*r) for r in plan_references(reference_specs(specs), out)] if references else []
     todo = [(p, False) for p in planned if not p.skip] + [(p, True) for p in refs if not p.skip]
@@ -246,6 +250,10 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
             on_result(res)
 
     def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
+        groups = _vector_groups(tasks)
+        if groups:  # --vectorize: each group of seeds is one task
+            _execute_groups(groups, threads, not first_pass, jobs, lambda res: done(res, first_pass))
+            tasks = [t for t in tasks if not any(t in g for g in groups)]
         if remote is not None:  # Ray: every run is a task, longest first as in the pool
             from .plugins import LOADED
 
@@ -286,6 +294,38 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
         if res["status"] == "failed":
             warnings.warn(f"run {res['run_id']} failed: {res['reason']}", stacklevel=2)
     return [results[s.run_id] for s in specs]
+
+
+def _vector_groups(tasks: list[tuple[PlannedRun, bool]]) -> list[list[tuple[PlannedRun, bool]]]:
+    """The vectorised runs among `tasks`, grouped by everything but the seed (harness.vectorize)."""
+    from .vectorize import group_key
+
+    groups: dict[str, list[tuple[PlannedRun, bool]]] = {}
+    for t in tasks:
+        if not t[1] and t[0].spec.config.vectorize:
+            groups.setdefault(group_key(t[0].spec), []).append(t)
+    return list(groups.values())
+
+
+def _execute_groups(groups: list[list[tuple[PlannedRun, bool]]], threads: int, wait: bool, jobs: int,
+                    done: Callable[[dict[str, Any]], None]) -> None:
+    from .vectorize import execute_group
+
+    args = [([p.spec.to_dict() for p, _ in g], [str(p.path) for p, _ in g], threads, wait) for g in groups]
+    if jobs <= 1 or len(groups) <= 1:
+        for a in args:
+            for res in execute_group(*a):
+                done(res)
+        return
+    ctx = mp.get_context("spawn")
+    variants = [get_variant(n) for n in sorted({p.spec.variant for g in groups for p, _ in g})]
+    from .plugins import LOADED
+
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                initargs=(variants, os.getpid(), list(LOADED))) as pool:
+        for fut in cf.as_completed([pool.submit(execute_group, *a) for a in args]):
+            for res in fut.result():
+                done(res)
 
 
 def run_suite(suite: SuiteSpec | str, out: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None,

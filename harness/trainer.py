@@ -63,6 +63,52 @@ def deterministic(device: torch.device) -> Iterator[None]:
         torch.backends.cudnn.benchmark = prev_bench
 
 
+# ----------------------------------------------------------------------------- divergence monitor
+LOSS_NAMES = ("loss_d", "loss_g")
+
+
+class FiniteMonitor:
+    """Finiteness and explosion checks of the losses that stay on the device.
+
+    Every step, `update` folds (loss_d_total, loss_g) into device tensors: the first step at which
+    either was NaN/Inf or had |value| > explode_threshold, and the two values at that step; nothing
+    is read back to the host. `read` (called by the loop at probe, evaluation and checkpoint steps
+    and at the last step) syncs once and reports the first bad step exactly, so a divergence's
+    recorded step is the step whose loss first went bad, as when every step was checked on the host.
+    Works for one run (scalar losses) and for a stack of K members (losses of shape (K,))."""
+
+    def __init__(self, threshold: float, device: torch.device, shape: tuple[int, ...] = ()):
+        self.threshold = float(threshold)
+        self.first_bad = torch.zeros(shape, dtype=torch.long, device=device)  # 0: none yet
+        self.values = torch.zeros(shape + (2,), dtype=torch.float64, device=device)
+
+    def update(self, step: int, loss_d: torch.Tensor, loss_g: torch.Tensor) -> None:
+        v = torch.stack([loss_d.detach().double(), loss_g.detach().double()], -1)
+        bad = (~torch.isfinite(v) | (v.abs() > self.threshold)).any(-1)
+        new = bad & (self.first_bad == 0)
+        self.first_bad = torch.where(new, step, self.first_bad)
+        self.values = torch.where(new.unsqueeze(-1), v, self.values)
+
+    def read(self) -> list[tuple[int, str] | None]:
+        """Per member (one entry for a single run): None, or (first bad step, reason)."""
+        steps = self.first_bad.reshape(-1).cpu().tolist()
+        if not any(steps):
+            return [None] * len(steps)
+        values = self.values.reshape(-1, 2).cpu().tolist()
+        out: list[tuple[int, str] | None] = []
+        for step, vals in zip(steps, values):
+            out.append(None if not step else (step, self.reason(vals)))
+        return out
+
+    def reason(self, vals: list[float]) -> str:
+        for name, v in zip(LOSS_NAMES, vals):
+            if not math.isfinite(v):
+                return f"{name} is {v}"
+            if abs(v) > self.threshold:
+                return f"|{name}| = {v:.3g} exceeds explode_threshold {self.threshold:g}"
+        return "non-finite loss"  # not reached: a recorded step had a bad value
+
+
 # ----------------------------------------------------------------------------- one iteration
 @dataclass
 class LastStep:
@@ -92,6 +138,7 @@ class _State:
     streams: Streams
     step: int = 0
     last: LastStep = field(default_factory=LastStep)
+    monitor: "FiniteMonitor | None" = None
 
     def __post_init__(self) -> None:
         cfg = self.cfg
@@ -198,12 +245,18 @@ class _State:
             self.g_step(probe)
 
     def check_finite(self) -> None:
-        vals = torch.stack([self.last.loss_d_total.double(), self.last.loss_g.double()]).cpu().tolist()
-        for name, v in zip(("loss_d", "loss_g"), vals):
-            if not math.isfinite(v):
-                raise Diverged(self.step, f"{name} is {v}")
-            if abs(v) > self.cfg.explode_threshold:
-                raise Diverged(self.step, f"|{name}| = {v:.3g} exceeds explode_threshold {self.cfg.explode_threshold:g}")
+        """Fold this step's losses into the device-side divergence monitor (no host sync)."""
+        if self.monitor is None:
+            self.monitor = FiniteMonitor(self.cfg.explode_threshold, self.device)
+        self.monitor.update(self.step, self.last.loss_d_total, self.last.loss_g)
+
+    def raise_if_diverged(self) -> None:
+        """Read the monitor back (one host sync): Diverged at the first step whose loss was
+        non-finite or exploding, with that step's reason."""
+        if self.monitor is not None:
+            (found,) = self.monitor.read()
+            if found is not None:
+                raise Diverged(*found)
 
     def probe_record(self, t0: float) -> dict[str, Any]:
         last = self.last
@@ -349,12 +402,16 @@ def loop(run: _Run, writer: runs.RunWriter, progress: bool = False, t_loop: floa
             probe = state.step % cfg.log_every == 0 or state.step == cfg.steps
             state.iteration(probe)
             state.check_finite()
+            evaluate = bool(cfg.eval_every and state.step % cfg.eval_every == 0 and state.step != cfg.steps)
+            checkpoint = bool(writer.path is not None and cfg.checkpoint_every
+                              and state.step % cfg.checkpoint_every == 0 and state.step != cfg.steps)
+            if probe or evaluate or checkpoint:  # the only host syncs of the divergence check
+                state.raise_if_diverged()
             if probe:
                 writer.history(state.probe_record(run.t0))
-            if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step != cfg.steps:
+            if evaluate:
                 run.evaluate(writer)
-            if writer.path is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 \
-                    and state.step != cfg.steps:
+            if checkpoint:
                 writer.checkpoint(resume_state(run, t_loop))
             if bar is not None:
                 bar.update(1)
@@ -535,6 +592,7 @@ def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = 
                 loop(run, writer, progress, t_loop)
             except Diverged as exc:
                 status, reason = "diverged", exc.reason
+                run.state.step = exc.step  # the first bad step (FiniteMonitor), not the step it was read at
             except BaseException as exc:
                 if not isinstance(exc, KeyboardInterrupt):
                     writer.fail(run.state.step, exc)

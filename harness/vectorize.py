@@ -1,0 +1,483 @@
+"""Seed-vectorised training: the K seeds of one (variant, data set, config) as one batched model.
+
+``vectorize = true`` (``gan-harness run --vectorize``) is an execution option: it changes how the
+runs are carried out, never the numbers they are meant to produce, so it is kept out of the config
+record and the fingerprint (harness.spec). Each member k is built exactly as the separate run of its
+seed is (`trainer.setup`: its own data set, evaluator, named random streams and initial networks),
+then the members' MLP parameters are stacked along a leading member axis and trained with batched
+matrix products (torch.baddbmm): one forward and one backward for all members per step. Each member
+draws its data batches, noise, penalty interpolates and probe points from its own seed's streams,
+has its own spectral-norm power-iteration vectors, and writes its own ordinary run directory
+(owned under its own lock, as a separate run's is).
+
+Why it equals K separate runs: the members never mix. Every batched op acts member by member
+(baddbmm, elementwise activations, a loss per member via torch.func.vmap, per-member penalties and
+spectral norms); the backward pass of the *sum* of the members' losses gives each member's
+parameters the gradient of its own loss; and Adam, RMSprop and SGD (the harness's optimisers,
+foreach, no weight decay) update each element from its own gradient and state only, with a step
+count and learning rate that every member shares anyway. The kernels differ from the separate
+run's (batched instead of single matrix products), so a member agrees with its separate run to
+float tolerance, not bit for bit: over long runs the float32 trajectories part, as they do between
+two CPUs; `gan-harness check` is the comparison to use. A member that diverges is finished as
+``diverged`` at its first bad step; the others go on (its slices keep being updated, unread).
+
+Supported: arch mlp (vector data), the built-in penalties (none, gp, r1), constraints (none, clip,
+spectral_norm) and optimisers (adam, rmsprop, sgd), any registered loss pair (applied per member by
+vmap), both update schemes, n_dis, the linear schedule. Refused with one line before any work:
+image data sets (arch dcgan), other parts, and ``checkpoint_every`` > 0 (vectorised runs are not
+resumable; a killed group is redone).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import runs
+from .errors import HarnessError
+from .nets.base import resolve_arch
+from .nets.mlp import MLPDiscriminator, MLPGenerator
+from .parts import LOSSES, OPTIMIZERS
+from .probes import layer_name
+from .resolve import check_device, make_dataset
+from .rng import normal, uniform
+from .spec import RunSpec
+from .trainer import Diverged, FiniteMonitor, LastStep, _Run, _State, deterministic, finish, setup
+
+Tensor = torch.Tensor
+
+VECTOR_PENALTIES = ("none", "gp", "r1")
+VECTOR_CONSTRAINTS = ("none", "clip", "spectral_norm")
+VECTOR_OPTIMIZERS = ("adam", "rmsprop", "sgd")  # elementwise: a stacked parameter = K separate ones
+
+
+# ----------------------------------------------------------------------------- checks
+def group_key(spec: RunSpec) -> str:
+    """What the members of one vectorised group share: everything but the seed."""
+    d = spec.to_dict()
+    d.pop("seed", None)
+    d.pop("run_id", None)
+    import json
+
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def check_specs(specs: Sequence[RunSpec], force: bool = False) -> None:
+    """HarnessError (one line) for a vectorised spec (`force`: any spec) this module cannot honour;
+    before any work."""
+    shapes: dict[tuple[str, str, int], tuple[int, ...]] = {}
+    for spec in specs:
+        cfg = spec.config
+        if not (cfg.vectorize or force):
+            continue
+        key = (spec.dataset, cfg.data_path, cfg.image_size)
+        if key not in shapes:
+            shapes[key] = tuple(make_dataset(spec.dataset, cfg).shape)
+        arch = resolve_arch(cfg, shapes[key])
+        what = None
+        if arch != "mlp":
+            what = f"arch {arch} (data set {spec.dataset!r}): only the 2-D/vector MLP networks are vectorised"
+        elif cfg.penalty not in VECTOR_PENALTIES:
+            what = f"penalty {cfg.penalty!r} (vectorised: {', '.join(VECTOR_PENALTIES)})"
+        elif cfg.constraint not in VECTOR_CONSTRAINTS:
+            what = f"constraint {cfg.constraint!r} (vectorised: {', '.join(VECTOR_CONSTRAINTS)})"
+        elif cfg.optimizer not in VECTOR_OPTIMIZERS:
+            what = f"optimizer {cfg.optimizer!r} (vectorised: {', '.join(VECTOR_OPTIMIZERS)})"
+        elif cfg.checkpoint_every:
+            what = "checkpoint_every > 0 (vectorised runs are not resumable; set checkpoint_every=0)"
+        if what is not None:
+            raise HarnessError(f"--vectorize cannot run {spec.run_id}: {what}")
+
+
+# ----------------------------------------------------------------------------- stacked networks
+class StackedLinear(nn.Module):
+    """K linear layers as one: weight (K, out, in), bias (K, out); x (K, B, in) -> (K, B, out).
+    With spectral norm, each member has its own u (K, out) and v (K, in) and the same one power
+    iteration per training forward as torch.nn.utils.parametrizations.spectral_norm."""
+
+    def __init__(self, weight: Tensor, bias: Tensor, u: Tensor | None = None, v: Tensor | None = None,
+                 eps: float = 1e-12):
+        super().__init__()
+        self.weight = nn.Parameter(weight)
+        self.bias = nn.Parameter(bias)
+        self.sn = u is not None
+        self.eps = eps
+        if self.sn:
+            self.register_buffer("u", u)
+            self.register_buffer("v", v)
+
+    def effective_weight(self) -> Tensor:
+        w = self.weight
+        if not self.sn:
+            return w
+        if self.training:
+            with torch.no_grad():
+                u = F.normalize(torch.bmm(w, self.v.unsqueeze(-1)).squeeze(-1), dim=-1, eps=self.eps)
+                v = F.normalize(torch.bmm(w.transpose(1, 2), u.unsqueeze(-1)).squeeze(-1), dim=-1, eps=self.eps)
+                self.u.copy_(u)
+                self.v.copy_(v)
+        u, v = self.u.clone(), self.v.clone()
+        sigma = (u * torch.bmm(w, v.unsqueeze(-1)).squeeze(-1)).sum(-1)
+        return w / sigma[:, None, None]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.effective_weight().transpose(1, 2))
+
+
+class StackedMLP(nn.Module):
+    """The K members' MLPs (harness.nets.mlp) as one module, built from the members' own modules."""
+
+    def __init__(self, members: Sequence[nn.Module]):
+        super().__init__()
+        first = members[0]
+        if not isinstance(first, (MLPGenerator, MLPDiscriminator)):
+            raise HarnessError(f"--vectorize: cannot stack a {type(first).__name__}")
+        self.squeeze = isinstance(first, MLPDiscriminator)
+        self.names: list[str] = []  # 'net.0', 'net.2', ...: the members' layer names
+        layers: list[nn.Module] = []
+        self.acts: list[nn.Module | None] = []
+        for idx, mod in first.net.named_children():
+            if isinstance(mod, nn.Linear):
+                name = f"net.{idx}"
+                sds = [m.state_dict() for m in members]
+                sn = f"{name}.parametrizations.weight.original" in sds[0]
+                wkey = f"{name}.parametrizations.weight.original" if sn else f"{name}.weight"
+                stack = lambda key: torch.stack([sd[key].detach().clone() for sd in sds])  # noqa: E731
+                extra = (stack(f"{name}.parametrizations.weight.0._u"), stack(f"{name}.parametrizations.weight.0._v")) \
+                    if sn else ()
+                eps = mod.parametrizations.weight[0].eps if sn else 1e-12
+                layers.append(StackedLinear(stack(wkey), stack(f"{name}.bias"), *extra, eps=eps))
+                self.names.append(name)
+                self.acts.append(None)
+            else:
+                self.acts[-1] = mod  # an elementwise activation after the layer
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer, act in zip(self.layers, self.acts):
+            x = layer(x)
+            if act is not None:
+                x = act(x)
+        return x.squeeze(-1) if self.squeeze else x
+
+    def member_tensors(self, k: int) -> dict[str, Tensor]:
+        """Member k's slices under the names of its own module's state_dict."""
+        out = {}
+        for name, layer in zip(self.names, self.layers):
+            if layer.sn:
+                out[f"{name}.parametrizations.weight.original"] = layer.weight[k]
+                out[f"{name}.parametrizations.weight.0._u"] = layer.u[k]
+                out[f"{name}.parametrizations.weight.0._v"] = layer.v[k]
+            else:
+                out[f"{name}.weight"] = layer.weight[k]
+            out[f"{name}.bias"] = layer.bias[k]
+        return out
+
+    @torch.no_grad()
+    def write_member(self, k: int, module: nn.Module) -> None:
+        """Copy member k's current state into its own (unstacked) module."""
+        sd = module.state_dict()
+        for key, value in self.member_tensors(k).items():
+            sd[key].copy_(value)
+
+    @torch.no_grad()
+    def grad_norms(self, prefix: str) -> list[dict[str, float]]:
+        """probes.grad_norms for each member: total and per-layer L2 norms of its gradients."""
+        names, norms = [], []
+        for name, layer in zip(self.names, self.layers):
+            for p in (layer.bias, layer.weight):
+                if p.grad is not None:
+                    names.append(layer_name(name + ".x"))
+                    norms.append(p.grad.detach().flatten(1).norm(2, dim=1))
+        if not norms:
+            return [{} for _ in range(self.layers[0].weight.shape[0])]
+        values = torch.stack(norms).double().pow(2).cpu().T.tolist()  # one sync, (K, n_params)
+        out = []
+        for row in values:
+            per_layer: dict[str, float] = {}
+            for n, v in zip(names, row):
+                per_layer[n] = per_layer.get(n, 0.0) + v
+            rec = {prefix: sum(per_layer.values()) ** 0.5}
+            rec.update({f"{prefix}/{n}": v ** 0.5 for n, v in per_layer.items()})
+            out.append(rec)
+        return out
+
+
+# ----------------------------------------------------------------------------- stacked parts
+def _input_grad(d: nn.Module, x: Tensor) -> Tensor:
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    return grad  # (K, B, dim): each member's D only sees its own inputs
+
+
+def _alpha(gens: Sequence[torch.Generator], batch: int, device: torch.device) -> Tensor:
+    return torch.stack([uniform((batch, 1), g, device) for g in gens])
+
+
+def stacked_gp(d: nn.Module, real: Tensor, fake: Tensor, gens: Sequence[torch.Generator]) -> Tensor:
+    alpha = _alpha(gens, real.shape[1], real.device)
+    grad = _input_grad(d, alpha * real.detach() + (1 - alpha) * fake.detach())
+    return ((grad.norm(2, dim=-1) - 1.0) ** 2).mean(-1)
+
+
+def stacked_r1(d: nn.Module, real: Tensor, fake: Tensor, gens: Sequence[torch.Generator]) -> Tensor:
+    return 0.5 * _input_grad(d, real).pow(2).sum(-1).mean(-1)
+
+
+STACKED_PENALTIES: dict[str, Callable[..., Tensor] | None] = {"none": None, "gp": stacked_gp, "r1": stacked_r1}
+
+
+# ----------------------------------------------------------------------------- the stacked state
+class _StackedState(_State):
+    """A _State whose G and D are the members' stacked MLPs; losses are vectors (one per member).
+    schedule_lr, iteration and check_finite are _State's own."""
+
+    def __init__(self, members: Sequence[_Run], device: torch.device):
+        cfg = members[0].cfg
+        self.members = list(members)
+        G = StackedMLP([m.state.G for m in members]).to(device)
+        D = StackedMLP([m.state.D for m in members]).to(device)
+        make_opt = OPTIMIZERS.get(cfg.optimizer)
+        super().__init__(cfg, device, members[0].state.data, G, D,
+                         make_opt(G.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2),
+                         make_opt(D.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2), members[0].state.streams,
+                         monitor=FiniteMonitor(cfg.explode_threshold, device, (len(members),)))
+        loss = LOSSES.get(cfg.loss)
+        self.loss_d = torch.func.vmap(loss.d)
+        self.loss_g = torch.func.vmap(loss.g)
+        self.stacked_penalty = STACKED_PENALTIES[cfg.penalty]
+        self.grad_d: list[dict[str, float]] = []
+        self.grad_g: list[dict[str, float]] = []
+
+    def real(self) -> Tensor:
+        b = self.cfg.batch_size
+        return torch.stack([m.state.data.sample(b, m.state.streams["data"]) for m in self.members]).to(self.device)
+
+    def noise(self) -> Tensor:
+        shape = (self.cfg.batch_size, self.cfg.z_dim)
+        return torch.stack([normal(shape, m.state.streams["noise"]) for m in self.members]).to(self.device)
+
+    def d_objective(self, x: Tensor, fake: Tensor, d_fake: Tensor | None = None):
+        d_real = self.D(x)
+        if d_fake is None:
+            d_fake = self.D(fake)
+        loss = self.loss_d(d_real, d_fake)
+        pen = None
+        if self.stacked_penalty is not None:
+            pen = self.stacked_penalty(self.D, x, fake, [m.state.streams["penalty"] for m in self.members])
+        total = loss if pen is None else loss + self.cfg.penalty_weight * pen
+        return loss, pen, total
+
+    def after_d_step(self) -> None:
+        if self.cfg.constraint == "clip":
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.clamp_(-self.cfg.clip_value, self.cfg.clip_value)
+
+    def d_step(self, probe: bool) -> None:
+        x, z = self.real(), self.noise()
+        with torch.no_grad():
+            fake = self.G(z)
+        loss, pen, total = self.d_objective(x, fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        total.sum().backward()  # member k's parameters get the gradient of member k's loss
+        self._record_d(x, fake, loss, pen, total, probe)
+        self.opt_d.step()
+        self.after_d_step()
+
+    def _record_d(self, x, fake, loss, pen, total, probe: bool) -> None:
+        last = self.last
+        last.x, last.fake, last.loss_d, last.loss_d_total = x, fake.detach(), loss.detach(), total.detach()
+        last.penalty = None if pen is None else pen.detach()
+        if probe:
+            self.grad_d = self.D.grad_norms("grad_norm_d")
+
+    def g_step(self, probe: bool) -> None:
+        z = self.noise()
+        self.D.requires_grad_(False)
+        try:
+            loss_g = self.loss_g(self.D(self.G(z)))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.sum().backward()
+        finally:
+            self.D.requires_grad_(True)
+        self.last.loss_g = loss_g.detach()
+        if probe:
+            self.grad_g = self.G.grad_norms("grad_norm_g")
+        self.opt_g.step()
+
+    def simultaneous_step(self, probe: bool) -> None:
+        x, z = self.real(), self.noise()
+        fake = self.G(z)
+        d_fake = self.D(fake)
+        loss, pen, total = self.d_objective(x, fake.detach(), d_fake=d_fake)
+        loss_g = self.loss_g(d_fake)
+        d_params = [p for p in self.D.parameters() if p.requires_grad]
+        g_params = [p for p in self.G.parameters() if p.requires_grad]
+        grads_d = torch.autograd.grad(total.sum(), d_params, retain_graph=True)
+        grads_g = torch.autograd.grad(loss_g.sum(), g_params)
+        for p, g in zip(d_params, grads_d):
+            p.grad = g
+        for p, g in zip(g_params, grads_g):
+            p.grad = g
+        self._record_d(x, fake, loss, pen, total, probe)
+        self.last.loss_g = loss_g.detach()
+        if probe:
+            self.grad_g = self.G.grad_norms("grad_norm_g")
+        self.opt_d.step()
+        self.after_d_step()
+        self.opt_g.step()
+
+    # --- per member
+    def sync(self, k: int) -> None:
+        """Member k's own G and D modules take its current stacked state (for probes, evaluation,
+        snapshots and the final weights, which then run the ordinary code)."""
+        self.G.write_member(k, self.members[k].state.G)
+        self.D.write_member(k, self.members[k].state.D)
+
+    def member_last(self, k: int) -> LastStep:
+        last = self.last
+        return LastStep(x=last.x[k], fake=last.fake[k], loss_d=last.loss_d[k], loss_d_total=last.loss_d_total[k],
+                        penalty=None if last.penalty is None else last.penalty[k], loss_g=last.loss_g[k],
+                        grad_d=self.grad_d[k] if self.grad_d else {}, grad_g=self.grad_g[k] if self.grad_g else {})
+
+
+# ----------------------------------------------------------------------------- training a group
+def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loop: float) -> list[dict[str, Any]]:
+    cfg, members = st.cfg, st.members
+    summaries: list[dict[str, Any] | None] = [None] * len(members)
+    active = list(range(len(members)))
+
+    def end(k: int, status: str, reason: str | None, step: int) -> None:
+        st.sync(k)
+        members[k].state.step = step
+        summaries[k] = finish(members[k], writers[k], status, reason, t_loop)
+        active.remove(k)
+
+    for st.step in range(1, cfg.steps + 1):
+        st.schedule_lr()
+        probe = st.step % cfg.log_every == 0 or st.step == cfg.steps
+        st.iteration(probe)
+        st.check_finite()
+        evaluate = bool(cfg.eval_every and st.step % cfg.eval_every == 0 and st.step != cfg.steps)
+        if not (probe or evaluate):
+            continue
+        for k, found in enumerate(st.monitor.read()):
+            if found is not None and k in active:
+                end(k, "diverged", found[1], found[0])
+        for k in list(active):
+            run = members[k]
+            run.state.step = st.step
+            st.sync(k)
+            try:
+                if probe:
+                    run.state.last = st.member_last(k)
+                    writers[k].history(run.state.probe_record(run.t0))
+                if evaluate:
+                    run.evaluate(writers[k])
+            except Diverged as exc:
+                end(k, "diverged", exc.reason, exc.step)
+        if not active:
+            break
+    for k in list(active):
+        st.sync(k)
+        try:
+            members[k].evaluate(writers[k])
+        except Diverged as exc:
+            end(k, "diverged", exc.reason, exc.step)
+            continue
+        end(k, "completed", None, cfg.steps)
+    return summaries  # type: ignore[return-value]
+
+
+def train_group(specs: Sequence[RunSpec], run_dirs: Sequence[str | Path | None] | None = None, *,
+                lock: bool = True) -> list[dict[str, Any]]:
+    """Train the runs `specs` (one config, different seeds) as one vectorised model and return their
+    summaries, in order; with `run_dirs`, each writes its own run directory, owned under its own lock
+    for the whole group (runs.RunBusy when another live process owns one)."""
+    specs = list(specs)
+    if not specs:
+        return []
+    if len({group_key(s) for s in specs}) != 1:
+        raise HarnessError("--vectorize: a group's runs must differ in their seed only")
+    if len({s.seed for s in specs}) != len(specs):
+        raise HarnessError("--vectorize: a group's seeds must differ")
+    check_specs(specs, force=True)
+    device = check_device(specs[0].device)
+    paths = [None if p is None else Path(p) for p in (run_dirs or [None] * len(specs))]
+    with contextlib.ExitStack() as locks:
+        for p in paths:
+            if p is not None and lock:
+                locks.enter_context(runs.run_lock(p))
+        writers = [runs.RunWriter(p) for p in paths]
+        with deterministic(device):
+            members = [setup(spec, device) for spec in specs]
+            environment = runs.environment(str(device))
+            started = _dt.datetime.now(_dt.timezone.utc).isoformat()
+            for run, writer in zip(members, writers):
+                run.signature_id = environment["numeric_signature"]["signature_id"]
+                writer.start(run.spec, {"environment": environment, "dataset": run.state.data.describe(),
+                                        "protocol": run.protocol, "started": started,
+                                        "vectorized": {"members": len(specs), "seeds": [s.seed for s in specs]}})
+            st = _StackedState(members, device)
+            t_loop = time.perf_counter()
+            try:
+                return _loop(st, writers, t_loop)
+            except BaseException as exc:
+                if not isinstance(exc, KeyboardInterrupt):
+                    for run, writer in zip(members, writers):
+                        if writer.path is not None and (runs.read_status(writer.path) or {}).get("status") == "running":
+                            writer.fail(st.step, exc)
+                raise
+
+
+def execute_group(spec_dicts: list[dict[str, Any]], paths: list[str], threads: int,
+                  wait: bool = False) -> list[dict[str, Any]]:
+    """harness.suite's _execute for a vectorised group: never raises, one result per run. Each
+    member's directory is locked as a separate run's is; members another live process owns are
+    reported running elsewhere (or waited for, with `wait`), members finished meanwhile finished
+    elsewhere, and the rest train together."""
+    from threadpoolctl import threadpool_limits
+
+    from .suite import FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, _finished_same
+
+    previous = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    specs = [RunSpec.from_dict(d) for d in spec_dicts]
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[RunSpec, Path]] = []
+    try:
+        with contextlib.ExitStack() as locks, threadpool_limits(limits=threads if threads > 0 else None):
+            for spec, path in zip(specs, map(Path, paths)):
+                try:
+                    locks.enter_context(runs.run_lock(path, wait=wait))
+                except runs.RunBusy as exc:
+                    results[spec.run_id] = {"run_id": spec.run_id, "status": RUNNING_ELSEWHERE, "step": None,
+                                            "reason": str(exc)}
+                    continue
+                if _finished_same(spec, path):
+                    status = runs.read_status(path) or {}
+                    results[spec.run_id] = {"run_id": spec.run_id, "status": FINISHED_ELSEWHERE,
+                                            "step": status.get("step"), "reason": status.get("reason")}
+                    continue
+                todo.append((spec, path))
+            if todo:
+                try:
+                    summaries = train_group([s for s, _ in todo], [p for _, p in todo], lock=False)
+                    for (spec, _), sm in zip(todo, summaries):
+                        results[spec.run_id] = {"run_id": spec.run_id, "status": sm["status"], "step": sm["step"],
+                                                "reason": sm["reason"], "wall_time_s": sm["wall_time_s"]}
+                except Exception as exc:  # recorded in each run directory by train_group; the sweep goes on
+                    for spec, _ in todo:
+                        results[spec.run_id] = {"run_id": spec.run_id, "status": "failed", "step": None,
+                                                "reason": f"{type(exc).__name__}: {exc}"}
+    finally:
+        torch.set_num_threads(previous)
+    return [results[s.run_id] for s in specs]

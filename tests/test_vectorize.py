@@ -1,0 +1,136 @@
+"""Seed-vectorised training (harness.vectorize): member k is the separate run of seed k."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from harness import cli
+from harness.runs import load_evaluations, load_history, read_json
+from harness.suite import run_specs
+from harness.trainer import resolve_run, train
+from harness.vectorize import _StackedState, train_group
+
+SMALL = {"steps": 12, "batch_size": 32, "log_every": 4, "eval_every": 6, "n_eval": 200, "n_w1": 100,
+         "noise_banks": 2, "g_hidden": 16, "d_hidden": 16, "g_layers": 2, "d_layers": 2}
+
+
+@pytest.fixture
+def float64():
+    prev = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(prev)
+
+
+def _same_run(a, b, tol=1e-10):
+    """Two run directories hold the same run, to float tolerance."""
+    for load in (load_history, load_evaluations):
+        x, y = load(a).drop(columns=["wall_time_s"]), load(b).drop(columns=["wall_time_s"])
+        assert list(x.columns) == list(y.columns)
+        assert len(x) == len(y) > 0
+        num = x.select_dtypes("number").columns
+        assert len(num) > 3 and list(num) == list(y.select_dtypes("number").columns)
+        np.testing.assert_allclose(x[num].to_numpy(float), y[num].to_numpy(float), rtol=tol, atol=tol)
+    sa, sb = read_json(a / "summary.json"), read_json(b / "summary.json")
+    for key in ("status", "step", "reason", "metrics_step", "g_steps", "d_steps", "fingerprint", "protocol"):
+        assert sa[key] == sb[key], key
+    np.testing.assert_allclose([sa["metrics"][m] for m in sorted(sa["metrics"])],
+                               [sb["metrics"][m] for m in sorted(sb["metrics"])], rtol=tol, atol=tol)
+    assert sa["eval_noise"]["sd"] == pytest.approx(sb["eval_noise"]["sd"], rel=1e-6, nan_ok=True)
+    np.testing.assert_allclose(np.load(a / "samples.npy"), np.load(b / "samples.npy"), rtol=1e-6, atol=1e-6)
+    za, zb = np.load(a / "snapshots.npz"), np.load(b / "snapshots.npz")
+    assert sorted(za.files) == sorted(zb.files)
+    for k in za.files:
+        np.testing.assert_allclose(za[k], zb[k], rtol=1e-6, atol=1e-6)
+    ca = torch.load(a / "checkpoint.pt", weights_only=True)
+    cb = torch.load(b / "checkpoint.pt", weights_only=True)
+    assert ca["step"] == cb["step"]
+    for net in ("G", "D"):
+        assert ca[net].keys() == cb[net].keys()
+        for k in ca[net]:
+            torch.testing.assert_close(ca[net][k], cb[net][k], rtol=tol, atol=tol)
+    assert read_json(a / "spec.json") == read_json(b / "spec.json")
+
+
+@pytest.mark.parametrize("variant,extra,setting", [
+    ("vanilla", {}, "2d"),
+    ("wgan", {}, "authors"),  # weight clipping, RMSprop, n_dis 5
+    ("wgan-gp", {}, "2d"),  # per-member interpolates from each seed's penalty stream
+    ("sngan", {"lr_schedule": "linear"}, "2d"),  # a power-iteration u per member
+    ("vanilla", {"update": "simultaneous", "n_dis": 2}, "2d"),
+])
+def test_each_member_is_its_separate_run(tmp_path, float64, variant, extra, setting):
+    specs = [resolve_run(variant, "ring8", seed, {**SMALL, **extra}, setting=setting) for seed in (0, 3)]
+    if setting == "authors" and variant == "wgan":
+        assert specs[0].config.n_dis == 5 and specs[0].config.constraint == "clip"
+    summaries = train_group(specs, [tmp_path / "vec" / str(s.seed) for s in specs])
+    assert [s["status"] for s in summaries] == ["completed", "completed"]
+    for spec in specs:
+        train(spec, tmp_path / "sep" / str(spec.seed))
+        _same_run(tmp_path / "vec" / str(spec.seed), tmp_path / "sep" / str(spec.seed))
+    assert read_json(tmp_path / "vec" / "0" / "manifest.json")["vectorized"] == {"members": 2, "seeds": [0, 3]}
+    # the members differ from each other: nothing is shared but the config
+    assert not np.allclose(np.load(tmp_path / "vec" / "0" / "samples.npy"), np.load(tmp_path / "vec" / "3" / "samples.npy"))
+
+
+def test_a_diverging_member_is_recorded_and_the_others_go_on(tmp_path, float64, monkeypatch):
+    iteration = _StackedState.iteration
+
+    def poisoned(self, probe):
+        iteration(self, probe)
+        if self.step == 5:  # member 1's D goes bad after step 5: its step-6 losses are NaN
+            with torch.no_grad():
+                self.D.layers[0].weight[1].fill_(float("nan"))
+
+    monkeypatch.setattr(_StackedState, "iteration", poisoned)
+    specs = [resolve_run("wgan-gp", "ring8", seed, SMALL, setting="2d") for seed in (0, 1, 2)]
+    summaries = train_group(specs, [tmp_path / "vec" / str(s.seed) for s in specs])
+    assert [s["status"] for s in summaries] == ["completed", "diverged", "completed"]
+    assert summaries[1]["step"] == 6 and summaries[1]["reason"] == "loss_d is nan"
+    assert read_json(tmp_path / "vec" / "1" / "status.json")["status"] == "diverged"
+    assert summaries[1]["metrics_step"] is None  # its first evaluation (step 6) came after the bad step
+    assert len(load_history(tmp_path / "vec" / "1")) == 1  # step 4 only
+    monkeypatch.setattr(_StackedState, "iteration", iteration)
+    train(specs[2], tmp_path / "sep")
+    _same_run(tmp_path / "vec" / "2", tmp_path / "sep")
+
+
+def test_vectorize_changes_no_fingerprint_nor_config_record():
+    a = resolve_run("sngan", "ring8", 0, SMALL)
+    b = resolve_run("sngan", "ring8", 0, {**SMALL, "vectorize": True})
+    assert b.config.vectorize and not a.config.vectorize
+    assert a.fingerprint() == b.fingerprint()
+    assert a.to_dict()["config"] == b.to_dict()["config"] and "vectorize" not in a.to_dict()["config"]
+    assert b.to_dict()["execution"]["vectorize"] is True
+
+
+def test_suite_groups_seeds_and_each_member_writes_its_own_run(tmp_path):
+    specs = [resolve_run(v, "ring8", s, {**SMALL, "steps": 4, "vectorize": True}) for v in ("vanilla", "sngan")
+             for s in (0, 1)]
+    results = run_specs(specs, tmp_path, jobs=1, progress=False, references=False)
+    assert [r["status"] for r in results] == ["completed"] * 4
+    for v in ("vanilla", "sngan"):
+        man = read_json(tmp_path / v / "ring8" / "seed-1" / "manifest.json")
+        assert man["vectorized"] == {"members": 2, "seeds": [0, 1]}
+        assert (tmp_path / v / "ring8" / "seed-1" / ".lock").exists()
+    again = run_specs(specs, tmp_path, jobs=1, progress=False, references=False)
+    assert [r["status"] for r in again] == ["skipped (finished)"] * 4
+
+
+@pytest.mark.parametrize("sets,message", [
+    (["arch=dcgan"], "only the 2-D/vector MLP networks are vectorised"),
+    (["checkpoint_every=5"], "checkpoint_every > 0 (vectorised runs are not resumable"),
+    (["optimizer=nope"], "optimizer"),
+])
+def test_what_vectorize_cannot_honour_is_one_line_exit_2(tmp_path, capsys, sets, message):
+    argv = ["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0,1", "--steps", "3", "--vectorize",
+            "--out", str(tmp_path / "runs"), "--no-report", "--quiet"]
+    for s in sets:
+        argv += ["--set", s]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("gan-harness: error:") and message in err
+    assert not (tmp_path / "runs").exists()
