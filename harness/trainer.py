@@ -346,11 +346,10 @@ def _protocol(cfg: Any, evaluator: Any) -> dict[str, Any]:
 
 
 def _budget(cfg: Any) -> dict[str, Any]:
-    """G steps and batch size; the packing and the fixed training set's size when used (absent at
-    their defaults, so the protocol of every run without them is as it was)."""
+    """G steps and batch size, and the fixed training set's size when there is one (absent without,
+    so the protocol of every run without it is as it was). Packing is not in it: it is part of the
+    method under comparison (PacGAN2 vs GAN), recorded in the config like a loss."""
     out: dict[str, Any] = {"steps": cfg.steps, "batch_size": cfg.batch_size}
-    if cfg.pack > 1:
-        out["pack"] = cfg.pack
     if cfg.train_size:
         out["train_size"] = cfg.train_size
     return out
