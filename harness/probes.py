@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .nets.pack import Packed
 from .parts.penalties import input_gradients, interpolates
 from .rng import generator
 
@@ -129,6 +130,9 @@ class Snapshots:
         was_training = D.training
         D.eval()
         try:
+            # a packed D (PacGAN) judges packs: its map is D on the pack of m copies of each point
+            if isinstance(D, Packed):
+                pts = pts.repeat(D.pack, 1)
             values = D(pts).float().cpu().numpy().reshape(xx.shape)
         finally:
             D.train(was_training)

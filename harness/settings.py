@@ -69,3 +69,13 @@ register_setting(Setting(
                 "decaying linearly to 0, 1 D step per G step",
     overrides=SETTING_2D,
     source="learning rate chosen by the sweep in reports/sweep-2d"))
+
+# PacGAN's 2-D experiments (fjxmlzn/PacGAN, synthetic_data_experiments/*/config.py): Adam with
+# learning rate 1e-4 and beta1 0.8 for both players (beta2 and epsilon at the Adam defaults of the
+# blocks library it uses: 0.999, 1e-8), a constant rate, one D update per G update.
+register_setting(Setting(
+    name="pacgan",
+    description="PacGAN's 2-D regime: Adam lr 1e-4, betas (0.8, 0.999) for G and D, constant, 1 D step per G step",
+    overrides={"optimizer": "adam", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.8, "beta2": 0.999, "n_dis": 1,
+               "lr_schedule": "constant"},
+    source="fjxmlzn/PacGAN, synthetic_data_experiments/2DRing_GAN&PacGAN/config.py and 2DGrid_GAN&PacGAN/config.py"))

@@ -30,11 +30,15 @@ def _unit_interval(v: Any) -> str | None:
 
 
 def _opt(default: Any, help: str, check: Callable[[Any], str | None] | None = None, choices: str | None = None,
-         results: bool = True):
+         results: bool = True, recorded_at_default: bool = True):
     """A config field. `choices` names a registry whose keys are the allowed values. `results=False`
     marks an execution option: it changes how a run is carried out, never a number it produces, so
-    it is kept out of the run's config record and fingerprint (see RunSpec.to_dict)."""
-    return field(default=default, metadata={"help": help, "check": check, "choices": choices, "results": results})
+    it is kept out of the run's config record and fingerprint (see RunSpec.to_dict).
+    `recorded_at_default=False` (fields added after runs and baselines were recorded, whose default
+    is the behaviour from before): the field enters the config record and fingerprint only when it
+    is set to another value, so every config that predates it keeps its record and fingerprint."""
+    return field(default=default, metadata={"help": help, "check": check, "choices": choices, "results": results,
+                                            "recorded_at_default": recorded_at_default})
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,18 @@ class Config:
     # budget
     steps: int = _opt(2000, "generator steps (the budget)", _positive)
     batch_size: int = _opt(256, "samples per batch for both players", _positive)
+    train_size: int = _opt(0, "a fixed training set of this many points, drawn once from the run's data stream and "
+                           "iterated in shuffled epochs of train_size / batch_size batches (0: a fresh draw each "
+                           "batch)", _non_negative, recorded_at_default=False)
     # networks
-    arch: str = _opt("auto", "network family: auto (from the data shape), mlp or dcgan", choices="arch")
+    arch: str = _opt("auto", "network family: auto (from the data shape), mlp, dcgan or pacgan-mlp", choices="arch")
     z_dim: int = _opt(16, "latent dimension", _positive)
     g_hidden: int = _opt(128, "G width: MLP hidden units, or conv base channels", _positive)
     d_hidden: int = _opt(128, "D width: MLP hidden units, or conv base channels", _positive)
     g_layers: int = _opt(3, "MLP generator hidden layers", _positive)
     d_layers: int = _opt(3, "MLP discriminator hidden layers", _positive)
+    pack: int = _opt(1, "PacGAN packing: D judges packs of this many samples concatenated (1: no packing); a batch "
+                     "is batch_size packs, batch_size * pack samples", _positive, recorded_at_default=False)
     image_size: int = _opt(0, "image side to train at (0: the data set's native size)", _non_negative)
     data_path: str = _opt("", "local folder or file of an image data set (mnist, cifar10, image-folder); '' = $GAN_HARNESS_DATA")
     # the variant's parts
@@ -90,8 +99,10 @@ class Config:
         validate(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields that decide the numbers (what spec.json's "config" holds and the fingerprint hashes)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in EXECUTION_FIELDS}
+        """The fields that decide the numbers (what spec.json's "config" holds and the fingerprint hashes);
+        a field declared recorded_at_default=False only when it differs from its default."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in EXECUTION_FIELDS and not (k in UNRECORDED_AT_DEFAULT and v == FIELDS[k].default)}
 
     def execution(self) -> dict[str, Any]:
         """The execution options (fields declared with results=False), e.g. checkpoint_every."""
@@ -101,6 +112,8 @@ class Config:
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
 #: fields that change how a run is executed but never its numbers (kept out of config and fingerprint)
 EXECUTION_FIELDS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if not f.metadata["results"])
+#: fields left out of the config record and fingerprint while at their default (see _opt)
+UNRECORDED_AT_DEFAULT: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if not f.metadata["recorded_at_default"])
 
 UPDATES = ("alternating", "simultaneous")
 LR_SCHEDULES = ("constant", "linear")
@@ -170,6 +183,9 @@ def validate(cfg: Config) -> None:
             problem = check(value)
             if problem:
                 raise HarnessError(f"{name}={value}: {problem}")
+    if cfg.train_size and cfg.train_size % cfg.batch_size:
+        raise HarnessError(f"train_size={cfg.train_size} is not a whole number of batches of batch_size="
+                           f"{cfg.batch_size} (an epoch is train_size / batch_size batches)")
 
 
 def make_config(*layers: Mapping[str, Any]) -> Config:
@@ -254,6 +270,7 @@ class SuiteSpec:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     setting: str = "authors"  # the named hyper-parameter setting of every run (harness.settings)
+    grid: Mapping[str, tuple] = field(default_factory=dict)  # key -> values every run takes (--grid adds to it)
 
     def with_(self, **changes: Any) -> "SuiteSpec":
         return dataclasses.replace(self, **changes)

@@ -56,6 +56,25 @@ SUITES.register("stacked-digits", SuiteSpec(
     description="4 variants x stacked-digits (1,000 modes) x 3 seeds: FID/KID, PR, DC, modes (CPU, < 30 min)"))
 
 
+# PacGAN's 2-D protocol as its code specifies it (fjxmlzn/PacGAN, synthetic_data_experiments/, 2DRing
+# and 2DGrid config.py and pacgan_task.py; README, "The pacgan suite"): G 4 x 400 ReLU with batch norm
+# and no bias, D 3 x 200 linear maxout with 5 pieces (arch=pacgan-mlp), a 2-D latent, batch 100 (packs),
+# 400 epochs of a fixed set of 100,000 points, both players updated at once from one forward pass (the
+# ALI training algorithm PacGAN's code uses: update=simultaneous), 2,500 evaluation samples, 10 seeds,
+# packing m = 1 (the GAN) to 4; the optimiser is the pacgan setting (harness.settings).
+PACGAN_EPOCHS, PACGAN_TRAIN_SIZE, PACGAN_BATCH = 400, 100_000, 100
+PACGAN_OVERRIDES: dict[str, Any] = {
+    "arch": "pacgan-mlp", "z_dim": 2, "g_hidden": 400, "g_layers": 4, "d_hidden": 200, "d_layers": 3,
+    "batch_size": PACGAN_BATCH, "train_size": PACGAN_TRAIN_SIZE,
+    "steps": PACGAN_EPOCHS * PACGAN_TRAIN_SIZE // PACGAN_BATCH,  # 400,000 G steps: 1,000 batches per epoch
+    "update": "simultaneous", "n_eval": 2500, "log_every": 1000, "eval_every": 10_000}
+SUITES.register("pacgan", SuiteSpec(
+    name="pacgan", variants=("vanilla",), datasets=("pacgan-ring", "grid25"), seeds=tuple(range(10)),
+    overrides=PACGAN_OVERRIDES, setting="pacgan", grid={"pack": (1, 2, 3, 4)},
+    description="PacGAN's 2-D protocol: GAN and PacGAN2-4 (pack=1..4) x pacgan-ring, grid25 x 10 seeds, "
+                "400 epochs of 100,000 points (400,000 G steps; GPU-scale, see README)"))
+
+
 @dataclass(frozen=True)
 class PlannedRun:
     spec: RunSpec
@@ -69,7 +88,7 @@ def expand_suite(suite: SuiteSpec, overrides: Mapping[str, Any] | None = None, d
     before any work). `grid`: key -> values; every point of their Cartesian product runs every seed."""
     if not suite.variants or not suite.datasets or not suite.seeds:
         raise HarnessError(f"suite {suite.name!r} has no runs (variants, datasets and seeds must be non-empty)")
-    points = grid_points(grid)
+    points = grid_points({**suite.grid, **(grid or {})})  # a --grid key replaces the suite's own
     specs = [resolve_run(v, d, s, overrides, device=device, suite_overrides=suite.overrides, grid=point,
                          setting=suite.setting)
              for d in suite.datasets for v in suite.variants for point in points for s in suite.seeds]

@@ -30,8 +30,10 @@ from torch import nn
 
 from . import probes, runs
 from .data import Dataset, Evaluator
+from .data.fixed import FixedTrainingSet
 from .metrics import METRICS
 from .nets import build_networks
+from .nets.pack import unpacked
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
 from .resolve import check_device, make_dataset, make_evaluator, resolve_run  # noqa: F401  (resolve_run re-exported)
 from .rng import Streams, normal, seeded_global
@@ -139,9 +141,13 @@ class _State:
     step: int = 0
     last: LastStep = field(default_factory=LastStep)
     monitor: "FiniteMonitor | None" = None
+    train_set: FixedTrainingSet | None = None  # with train_size > 0
+    batches: int = 0  # real batches drawn so far (the position in the fixed training set's epochs)
 
     def __post_init__(self) -> None:
         cfg = self.cfg
+        if cfg.train_size and self.train_set is None:
+            self.train_set = FixedTrainingSet(self.data, cfg.train_size, cfg.batch_size, cfg.pack, self.streams)
         self.loss = LOSSES.get(cfg.loss)
         self.penalty = PENALTIES.get(cfg.penalty)
         self.constraint = CONSTRAINTS.get(cfg.constraint)
@@ -157,17 +163,29 @@ class _State:
                 group["lr"] = lr * factor
 
     def real(self) -> torch.Tensor:
-        return self.data.sample(self.cfg.batch_size, self.streams["data"]).to(self.device)
+        """batch_size * pack real samples (slot-major when packing, harness.nets.pack)."""
+        if self.train_set is not None:
+            self.batches += 1
+            return self.train_set.batch(self.batches - 1).to(self.device)
+        return self.data.sample(self.cfg.batch_size * self.cfg.pack, self.streams["data"]).to(self.device)
 
     def noise(self) -> torch.Tensor:
-        return normal((self.cfg.batch_size, self.cfg.z_dim), self.streams["noise"], self.device)
+        return normal((self.cfg.batch_size * self.cfg.pack, self.cfg.z_dim), self.streams["noise"], self.device)
+
+    def generate_fake(self, z: torch.Tensor) -> torch.Tensor:
+        """G(z); when packing, one G forward per slot of batch_size latents, as PacGAN's code does
+        (batch norm in G then normalises each slot's batch on its own)."""
+        if self.cfg.pack == 1:
+            return self.G(z)
+        return torch.cat([self.G(c) for c in z.split(self.cfg.batch_size)])
 
     def d_objective(self, x: torch.Tensor, fake: torch.Tensor, d_fake: torch.Tensor | None = None):
         d_real = self.D(x)
         if d_fake is None:
             d_fake = self.D(fake)
         loss = self.loss.d(d_real, d_fake)
-        pen = self.penalty(self.D, x, fake, self.streams["penalty"])
+        d_net, (x_in, fake_in) = unpacked(self.D, x, fake)  # a packed D's penalty is on its packs
+        pen = self.penalty(d_net, x_in, fake_in, self.streams["penalty"])
         total = loss if pen is None else loss + self.cfg.penalty_weight * pen
         return loss, pen, total
 
@@ -177,7 +195,7 @@ class _State:
     def d_step(self, probe: bool) -> None:
         x, z = self.real(), self.noise()
         with torch.no_grad():
-            fake = self.G(z)
+            fake = self.generate_fake(z)
         loss, pen, total = self.d_objective(x, fake)
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
@@ -196,7 +214,7 @@ class _State:
         z = self.noise()
         self.D.requires_grad_(False)
         try:
-            loss_g = self.loss.g(self.D(self.G(z)))
+            loss_g = self.loss.g(self.D(self.generate_fake(z)))
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:
@@ -213,7 +231,7 @@ class _State:
         `iteration`); this last D step is merged with the G step: D's gradient of its loss and G's
         gradient of its loss are both taken at the current (G, D) before either optimiser steps."""
         x, z = self.real(), self.noise()
-        fake = self.G(z)
+        fake = self.generate_fake(z)
         d_fake = self.D(fake)
         loss, pen, total = self.d_objective(x, fake.detach(), d_fake=d_fake)
         loss_g = self.loss.g(d_fake)
@@ -267,7 +285,8 @@ class _State:
         rec.update(last.grad_g)
         rec.update(last.grad_d)
         last.grad_g, last.grad_d = {}, {}
-        rec.update(probes.input_gradient_stats(self.D, last.x, last.fake, self.streams["probe"]))
+        d_net, (x_in, fake_in) = unpacked(self.D, last.x, last.fake)  # per D input: per pack when packing
+        rec.update(probes.input_gradient_stats(d_net, x_in, fake_in, self.streams["probe"]))
         rec.update(probes.singular_values(self.D))
         for key in ("grad_norm_g", "grad_norm_d"):
             v = rec.get(key)
@@ -374,9 +393,19 @@ def setup(spec: RunSpec, device: torch.device) -> _Run:
 
 def _protocol(cfg: Any, evaluator: Any) -> dict[str, Any]:
     return {"evaluator": evaluator.protocol(),
-            "budget": {"steps": cfg.steps, "batch_size": cfg.batch_size},
+            "budget": _budget(cfg),
             "eval_latent": f"{cfg.n_eval} x N(0, I_{cfg.z_dim}) from the run seed's 'eval' stream",
             "metric_versions": {m: METRICS.get(m).version for m in evaluator.metrics if m in METRICS}}
+
+
+def _budget(cfg: Any) -> dict[str, Any]:
+    """G steps and batch size, and the fixed training set's size when there is one (absent without,
+    so the protocol of every run without it is as it was). Packing is not in it: it is part of the
+    method under comparison (PacGAN2 vs GAN), recorded in the config like a loss."""
+    out: dict[str, Any] = {"steps": cfg.steps, "batch_size": cfg.batch_size}
+    if cfg.train_size:
+        out["train_size"] = cfg.train_size
+    return out
 
 
 def run_protocol(spec: RunSpec) -> dict[str, Any]:
@@ -504,6 +533,7 @@ def restore(run: _Run, ckpt: dict[str, Any]) -> None:
     state.opt_d.load_state_dict(ckpt["opt_d"])
     state.streams.set_state(ckpt["rng"])
     state.step = run.start_step = ckpt["step"]
+    state.batches = state.step * run.cfg.n_dis  # n_dis real batches per G step, in either update scheme
     run.metrics, run.metrics_step = dict(ckpt["metrics"]), ckpt["metrics_step"]
     run.g_at_eval = ckpt["g_at_eval"]
     if run.metrics_step is not None:

@@ -89,6 +89,8 @@ def check_specs(specs: Sequence[RunSpec], force: bool = False) -> None:
             what = f"constraint {cfg.constraint!r} (vectorised: {', '.join(VECTOR_CONSTRAINTS)})"
         elif cfg.optimizer not in VECTOR_OPTIMIZERS:
             what = f"optimizer {cfg.optimizer!r} (vectorised: {', '.join(VECTOR_OPTIMIZERS)})"
+        elif getattr(cfg, "pack", 1) != 1 or getattr(cfg, "train_size", 0):
+            what = "pack > 1 or train_size > 0 (PacGAN's packing and fixed training sets are not vectorised)"
         elif cfg.checkpoint_every:
             what = "checkpoint_every > 0 (vectorised runs are not resumable; set checkpoint_every=0)"
         if what is not None:

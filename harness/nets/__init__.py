@@ -7,5 +7,6 @@ the variant, never baked into a network.
 from .base import NETS, NetBuilder, build_networks, resolve_arch
 from . import mlp  # noqa: E402,F401
 from . import dcgan  # noqa: E402,F401
+from . import pacgan  # noqa: E402,F401
 
 __all__ = ["NETS", "NetBuilder", "build_networks", "resolve_arch"]
