@@ -1,7 +1,7 @@
 """Executors of a sweep's runs: ``local`` (the process pool of harness.suite) or ``ray`` (tasks on a
 Ray cluster: one started here for the sweep, or an existing one at ``--address``).
 
-A Ray task executes exactly what a pool worker executes (harness.suite._execute: the run's
+A Ray task executes exactly what a pool worker executes (harness.worker._execute: the run's
 directory lock, one torch thread per run, resume from the run's checkpoint), after loading the
 parent's plugins and registering the variants the parent registered, so runs land in the same
 directories with the same bits. A run whose worker dies is retried by Ray (``max_retries``); the
@@ -120,7 +120,7 @@ def _ray_task(spec_dict: dict[str, Any], path: str, threads: int, wait: bool, va
               plugins: list[str]) -> dict[str, Any]:
     """One run in a Ray worker: what a pool worker's initializer and task do (no parent watch: Ray
     ends the workers of a driver that is gone)."""
-    from .suite import _execute, _worker_init
+    from .worker import _execute, _worker_init
 
     _worker_init(variants, None, plugins)  # idempotent: a Ray worker runs many tasks
     return _execute(spec_dict, path, threads, wait)

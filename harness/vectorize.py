@@ -447,7 +447,7 @@ def execute_group(spec_dicts: list[dict[str, Any]], paths: list[str], threads: i
     elsewhere, and the rest train together."""
     from threadpoolctl import threadpool_limits
 
-    from .suite import FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, _finished_same
+    from .worker import FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, _finished_same
 
     previous = torch.get_num_threads()
     if threads > 0:

@@ -441,7 +441,7 @@ def tables_slug(name: str) -> str:
 def difference_blocks(ds: DatasetResult, analysis: Analysis) -> list[Block]:
     """Where no test can reach significance: each variant against the baseline row (NS-GAN where
     present), mean difference with its 95 % Welch interval, Cliff's δ and the Holm-adjusted p."""
-    from .paper import baseline_row, difference_rows, difference_text
+    from .differences import baseline_row, difference_rows, difference_text
 
     base = baseline_row(ds)
     rows = [[metric_label(m), variant_name(k), difference_text(d, scale(m)), fmt.effect(d.cliffs_delta),

@@ -18,10 +18,10 @@ from . import fmt, stats
 from .analysis import Analysis, DatasetResult
 from .collect import display_scale, higher_is_better
 from .names import headline_metrics, metric_label, metric_symbol, metric_unit, variant_name
+from .differences import baseline_row, difference_rows, difference_text
 from .tables import tex_escape
 
 COLUMN_PT, PAGE_PT = 241.0, 505.0  # column and text width of a two-column article (e.g. IEEEtran, ICML)
-DEFAULT_BASELINE = "vanilla"
 # footnote marks of the main table, in the order the notes list them
 MARKS = {
     "single": ("\\dagger", "a single run: no spread"),
@@ -29,18 +29,6 @@ MARKS = {
     "nan": ("\\ddagger", "some runs have no value (diverged); mean $\\pm$ std of the others"),
     "null": ("\\circ", "no better than the best null reference row (difference of means within one std)"),
 }
-
-
-def baseline_row(ds: DatasetResult, name: str | None = None) -> str | None:
-    """The row differences are measured against: `name` (a variant or row key) when present, else
-    ``vanilla`` (the NS-GAN every other variant modifies), else the first trained row."""
-    for want in (name, DEFAULT_BASELINE):
-        if not want:
-            continue
-        for k in ds.rows:
-            if k == want or ds.groups[k].variant == want:
-                return k
-    return ds.rows[0] if ds.rows else None
 
 
 def column_decimals(values: Sequence[float]) -> int:
@@ -178,34 +166,6 @@ def _float(env: str, caption: str, label: str, align: str, header: Sequence[str]
         lines.append("\\par\\smallskip{\\scriptsize " + notes + "\\par}")
     lines.append(f"\\end{{{env}}}")
     return "\n".join(lines)
-
-
-def difference_rows(ds: DatasetResult, analysis: Analysis, baseline: str | None = None,
-                    metrics: Sequence[str] | None = None) -> list[tuple[str, str, stats.Difference, stats.Comparison | None]]:
-    """(metric, row, difference to the baseline, the pairwise comparison) for every other trained row."""
-    base = baseline_row(ds, baseline)
-    if base is None:
-        return []
-    out = []
-    for m in metrics or ds.metrics:
-        lookup = {frozenset((c.a, c.b)): c for c in ds.comparisons[m]}
-        for k in ds.rows:
-            if k == base:
-                continue
-            values = lambda key: [r.metrics[m] for r in ds.groups[key].runs if m in r.metrics]  # noqa: E731
-            out.append((m, k, stats.difference(k, base, values(k), values(base)), lookup.get(frozenset((k, base)))))
-    return out
-
-
-def difference_text(d: stats.Difference, scale: float) -> str:
-    """"+2.50 [2.27, 2.73]" in the metric's display unit; "n/a" pieces where undefined."""
-    if math.isnan(d.diff):
-        return fmt.NA
-    dd = fmt.decimals(max(abs(d.diff), abs(d.low) if not math.isnan(d.low) else 0) * scale) if d.diff else 2
-    head = f"{d.diff * scale:+.{dd}f}"
-    if math.isnan(d.low):
-        return head
-    return f"{head} [{fmt.num(d.low * scale, dd)}, {fmt.num(d.high * scale, dd)}]"
 
 
 def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:

@@ -1,0 +1,52 @@
+"""Differences of each variant to a named reference variant (mean difference, Welch interval,
+Cliff's delta): what a report shows where significance cannot be reached. Used by the Markdown
+report (document.py) and the LaTeX appendix (paper.py)."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from . import fmt, stats
+from .analysis import Analysis, DatasetResult
+
+DEFAULT_BASELINE = "vanilla"
+
+
+def baseline_row(ds: DatasetResult, name: str | None = None) -> str | None:
+    """The row differences are measured against: `name` (a variant or row key) when present, else
+    ``vanilla`` (the NS-GAN every other variant modifies), else the first trained row."""
+    for want in (name, DEFAULT_BASELINE):
+        if not want:
+            continue
+        for k in ds.rows:
+            if k == want or ds.groups[k].variant == want:
+                return k
+    return ds.rows[0] if ds.rows else None
+
+
+def difference_rows(ds: DatasetResult, analysis: Analysis, baseline: str | None = None,
+                    metrics: Sequence[str] | None = None) -> list[tuple[str, str, stats.Difference, stats.Comparison | None]]:
+    """(metric, row, difference to the baseline, the pairwise comparison) for every other trained row."""
+    base = baseline_row(ds, baseline)
+    if base is None:
+        return []
+    out = []
+    for m in metrics or ds.metrics:
+        lookup = {frozenset((c.a, c.b)): c for c in ds.comparisons[m]}
+        for k in ds.rows:
+            if k == base:
+                continue
+            values = lambda key: [r.metrics[m] for r in ds.groups[key].runs if m in r.metrics]  # noqa: E731
+            out.append((m, k, stats.difference(k, base, values(k), values(base)), lookup.get(frozenset((k, base)))))
+    return out
+
+
+def difference_text(d: stats.Difference, scale: float) -> str:
+    """"+2.50 [2.27, 2.73]" in the metric's display unit; "n/a" pieces where undefined."""
+    if math.isnan(d.diff):
+        return fmt.NA
+    dd = fmt.decimals(max(abs(d.diff), abs(d.low) if not math.isnan(d.low) else 0) * scale) if d.diff else 2
+    head = f"{d.diff * scale:+.{dd}f}"
+    if math.isnan(d.low):
+        return head
+    return f"{head} [{fmt.num(d.low * scale, dd)}, {fmt.num(d.high * scale, dd)}]"
