@@ -227,6 +227,19 @@ def test_figures_are_paper_sized_with_readable_text_and_pdf(drawn, tmp_path):
             assert ax.has_data() or ax.images or ax.collections, (f.stem, ax.get_title())
 
 
+def test_every_legend_lies_inside_its_figure(drawn, tmp_path):
+    """Four display names in one row are wider than a 3.25 in column: the one-column figure's legend
+    was cut at both edges (found by eye in the quick report's main_ring8.png)."""
+    _, made = _figures(drawn, tmp_path)
+    for f in made["ring8"]:
+        fig = f.figure
+        fig.canvas.draw()
+        width = fig.bbox.width
+        for legend in fig.legends:
+            box = legend.get_window_extent()
+            assert box.x0 >= -0.5 and box.x1 <= width + 0.5, (f.stem, box.x0, box.x1, width)
+
+
 def test_variants_differ_in_colour_line_style_and_marker(drawn, tmp_path):
     from matplotlib import colors
 

@@ -121,9 +121,16 @@ def _figure(width: float, n: int, panel_height: float = 1.75, max_cols: int = 3,
     return fig, _panels(fig, n, max_cols)
 
 
+def legend_columns(width_in: float, n_labels: int) -> int:
+    """Legend entries per row: 2 in a one-column figure (four display names at 8 pt are wider than
+    3.25 in), up to 4 in a two-column one."""
+    return min(n_labels, 2 if width_in <= ONE_COLUMN + 1e-9 else 4)
+
+
 def _legend(fig: Figure, handles: list, labels: list[str]) -> None:
     if handles:
-        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 4), frameon=False)
+        fig.legend(handles, labels, loc="outside upper center", ncols=legend_columns(fig.get_figwidth(), len(labels)),
+                   frameon=False)
 
 
 def x_values(df: pd.DataFrame, run: Run, x_axis: str) -> pd.Series | None:
@@ -211,7 +218,8 @@ def _lines(ds: DatasetResult, source: str, keys: Sequence[str], st: dict, x_axis
     if not keys:
         return None
     cols = 1 if width == ONE_COLUMN else 3
-    fig, axes = _figure(width, len(keys), panel_height=1.9 if width == ONE_COLUMN else 1.75, max_cols=cols)
+    fig, axes = _figure(width, len(keys), panel_height=1.9 if width == ONE_COLUMN else 1.75, max_cols=cols,
+                        legend_rows=2 if width == ONE_COLUMN else 1)
     for ax, key in zip(axes, keys):
         part = data[data["key"] == key]
         log = log_all or log_metric(key)
