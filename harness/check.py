@@ -14,8 +14,17 @@ in reports: D steps per G step belong to a variant): otherwise HarnessError list
 keys, "evaluator.n_eval: 2500 vs 1000" (candidate vs baseline). Other config differences are
 allowed and listed. Unmatched groups on either side are listed; no match at all is an error.
 
-Statistical part, per matched pair and per metric the baseline stores (registered metrics, in
-registration order), oriented so that larger is better (a lower-is-better metric is negated):
+Statistical part, default (``statistic="rank"``): per matched pair and metric an exact one-sided
+Mann-Whitney test of "candidate worse" on oriented values (a ``--margin`` δ shifts the candidate by
++δ first), per training-behaviour summary ("probe:" rows) two one-sided tests; every rank row of the
+check is then judged at alpha / m (Bonferroni over its m rank rows: :func:`_decide_rank_rows`), so
+that a candidate exchangeable with the baseline fails at most alpha of checks whatever the
+distribution of seeds; a row that cannot reach alpha / m with its seed counts is "n/a". NaN and
+diverged counts as below. docs/CHECK.md explains why this is the default.
+
+Statistical part with ``statistic="mean"``, per matched pair and per metric the baseline stores
+(registered metrics, in registration order), oriented so that larger is better (a lower-is-better
+metric is negated):
 
 - Margin δ (metric units): ``margin_sds`` × s, s the baseline's seed standard deviation (finite
   values), floored by the baseline's evaluation-noise sd (summary ``eval_noise`` sd, mean over its
@@ -72,6 +81,12 @@ from .errors import HarnessError
 from .runs import atomic_write_bytes, to_jsonable
 
 TESTS = ("noninferiority", "equivalence")
+#: how a row compares the seeds: "rank" (default: exact Mann-Whitney tests, Bonferroni over the
+#: check's rows, so that at most alpha of checks of an exchangeable candidate fail, whatever the
+#: distribution of seeds: failed runs, two modes, infinities) or "mean" (Welch's t bounds, a
+#: margin of k seed sds; normal theory)
+STATISTICS = ("rank", "mean")
+DEFAULT_STATISTIC = "rank"
 DEFAULT_TEST = "noninferiority"
 DEFAULT_ALPHA = 0.05
 #: margin δ = DEFAULT_MARGIN_SDS × the baseline's seed sd (see the module docstring for the simulation)
@@ -84,6 +99,7 @@ CHECK_FORMAT = "gan-harness-check"
 CHECK_FORMAT_VERSION = 1
 
 PASS, BETTER, REGRESSION, NOT_EQUIVALENT, NA = "pass", "better", "REGRESSION", "NOT EQUIVALENT", "n/a"
+PENDING = "pending"  # a rank row before the check decides all of them (Bonferroni)
 FAILING = (REGRESSION, NOT_EQUIVALENT)
 DIVERGED_ROW = "diverged"
 
@@ -117,6 +133,8 @@ class Row:
     decision: str  # pass, better, REGRESSION, NOT EQUIVALENT, n/a
     test: str
     detail: str = ""
+    n_candidate_finite: int = 0  # values that entered the test (NaN left out)
+    n_baseline_finite: int = 0
 
     @property
     def failed(self) -> bool:
@@ -163,6 +181,7 @@ class CheckResult:
     unmatched_baseline: list[str] = field(default_factory=list)
     config_differences: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # e.g. fewer seeds than the default margin is calibrated for
+    statistic: str = DEFAULT_STATISTIC
 
     @property
     def regressions(self) -> list[Row]:
@@ -220,7 +239,8 @@ class CheckResult:
             exact.append(d)
         out = {"format": CHECK_FORMAT, "format_version": CHECK_FORMAT_VERSION, "passed": self.passed,
                "exit_status": self.exit_status, "candidate": self.candidate, "baseline": self.baseline,
-               "mode": self.mode, "test": self.test, "alpha": self.alpha, "margin_sds": self.margin_sds,
+               "mode": self.mode, "test": self.test, "statistic": self.statistic, "alpha": self.alpha,
+               "margin_sds": self.margin_sds,
                "margins": dict(self.margins), "rows": rows, "exact": exact,
                "unmatched_candidate": list(self.unmatched_candidate),
                "unmatched_baseline": list(self.unmatched_baseline),
@@ -234,6 +254,12 @@ class CheckResult:
 
     def describe_test(self) -> str:
         a = _fmt_alpha(self.alpha)
+        if self.statistic == "rank":
+            margins = "".join(f"; --margin {m}={v:g}" for m, v in sorted(self.margins.items()))
+            test = ("exact one-sided Mann-Whitney per metric (candidate worse?)" if self.test == "noninferiority"
+                    else "exact two-sided Mann-Whitney per metric")
+            return (f"{test}, two-sided per training-behaviour row; Bonferroni: each row at α/m, α = {a}"
+                    f"{margins}")
         test = (f"non-inferiority (Welch one-sided lower {_pct(1 - self.alpha)} bound > −δ)"
                 if self.test == "noninferiority" else
                 f"equivalence (TOST: Welch {_pct(1 - 2 * self.alpha)} interval inside ±δ)")
@@ -382,7 +408,7 @@ def load_side(source: Any, role: str) -> tuple[dict[str, Any], str]:
         return _validate(decode_non_finite(dict(source)), f"{role} (in memory)"), f"{role} (in memory)"
     from .baseline import build_baseline, load_baseline
 
-    path = Path(source)
+    path = Path(resolve_baseline_arg(source))
     if not path.exists():
         raise HarnessError(f"{role} not found: {path}")
     if path.is_dir():
@@ -408,6 +434,13 @@ def _check_options(test: str, alpha: float, margin_sds: float, margins: Mapping[
             raise HarnessError(f"--margin {metric}={value!r}: the margin must be a positive number in {metric}'s units")
         out[metric] = float(value)
     return out
+
+
+def _check_statistic(statistic: str) -> None:
+    from .spec import unknown_key_message
+
+    if statistic not in STATISTICS:
+        raise HarnessError(unknown_key_message(str(statistic), list(STATISTICS), what="--statistic"))
 
 
 def parse_margins(items: Iterable[str] | None) -> dict[str, float]:
@@ -530,7 +563,7 @@ def simulate_noninferiority(n_candidate: int, n_baseline: int, shift: float = 0.
 
 @functools.lru_cache(maxsize=256)
 def row_false_alarm(n_candidate: int, n_baseline: int, test: str = DEFAULT_TEST, margin_sds: float = DEFAULT_MARGIN_SDS,
-                    alpha: float = DEFAULT_ALPHA, tries: int = 20000) -> float:
+                    alpha: float = DEFAULT_ALPHA, tries: int = 20000, statistic: str = "mean") -> float:
     """The share of one row's checks that fail when candidate and baseline seeds come from one
     normal distribution (the margin from the baseline's own seeds, as in a real check): the row's
     false-alarm rate under normal theory, for `test` "noninferiority" or "equivalence"
@@ -544,7 +577,8 @@ def row_false_alarm(n_candidate: int, n_baseline: int, test: str = DEFAULT_TEST,
     return float(np.mean((decision == REGRESSION) | (decision == NOT_EQUIVALENT)))
 
 
-def family_false_alarm(rows: Sequence[Row], test: str, margin_sds: float, alpha: float) -> tuple[float, int]:
+def family_false_alarm(rows: Sequence[Row], test: str, margin_sds: float, alpha: float,
+                       statistic: str = "mean") -> tuple[float, int]:
     """(the sum of the per-row false-alarm rates of the rows judged by a t test, their number): an
     upper bound, under normal theory, on the share of checks of a candidate that behaves exactly
     like the baseline that fail at least one of these rows (rows are correlated, so the true share
@@ -554,7 +588,7 @@ def family_false_alarm(rows: Sequence[Row], test: str, margin_sds: float, alpha:
         if not r.test.startswith(("Welch", "behaviour")) or r.decision == NA:
             continue
         row_test = "equivalence" if r.metric.startswith(PROBE_PREFIX) else test
-        total += row_false_alarm(r.n_candidate, r.n_baseline, row_test, margin_sds, alpha)
+        total += row_false_alarm(r.n_candidate, r.n_baseline, row_test, margin_sds, alpha, statistic=statistic)
         n += 1
     return min(total, 1.0), n
 
@@ -590,8 +624,66 @@ def _share_text(k: int, n: int, k_b: int, n_b: int, what: str) -> str:
 
 
 class _Options:
-    def __init__(self, test: str, alpha: float, margin_sds: float, margins: dict[str, float]):
+    def __init__(self, test: str, alpha: float, margin_sds: float, margins: dict[str, float],
+                 statistic: str = DEFAULT_STATISTIC):
         self.test, self.alpha, self.margin_sds, self.margins = test, alpha, margin_sds, margins
+        self.statistic = statistic
+
+
+def _rank_row(common: dict, c: np.ndarray, b: np.ndarray, margin: float, test: str, detail: str = "") -> Row:
+    """A row of the rank statistic before its decision: the exact Mann-Whitney p of "candidate worse
+    than the baseline by more than δ" (oriented values, candidate shifted by +δ; equivalence: the
+    smaller of the two one-sided p's of a shift beyond ±δ, doubled). The decision comes once the
+    check knows how many rows it judges (:func:`_decide_rank_rows`)."""
+    from .report.stats import mannwhitney, quantile
+
+    with np.errstate(invalid="ignore"):
+        med = quantile(c, 0.5) - quantile(b, 0.5)
+    if math.isnan(med):  # inf - inf
+        med = 0.0
+    _, p_worse, method = mannwhitney(c + margin, b, "less")
+    if test == "equivalence":
+        _, p_better, _ = mannwhitney(c - margin, b, "greater")
+        p = min(1.0, 2 * min(p_worse, p_better))
+        what = f"exact Mann-Whitney, two one-sided ({method})"
+    else:
+        p = p_worse
+        what = f"exact Mann-Whitney, one-sided ({method})"
+    return Row(**common, delta_hat=float(med), low=math.nan, high=math.nan, p=float(p), decision=PENDING,
+               test=what, detail=detail)
+
+
+def _decide_rank_rows(rows: list[Row], alpha: float) -> tuple[list[Row], int]:
+    """Decide the rank rows of a whole check at once: Bonferroni, each row at alpha / m with m the
+    number of rank rows that can reach that level at all (a row whose smallest possible p is above
+    it is "n/a", with the seeds it would need)."""
+    from dataclasses import replace
+
+    from .report.stats import min_pvalue_mannwhitney
+
+    pending = [r for r in rows if r.decision == PENDING]
+    m = len(pending)
+    out = []
+    for r in rows:
+        if r.decision != PENDING:
+            out.append(r)
+            continue
+        two = r.metric.startswith(PROBE_PREFIX) or "two one-sided" in r.test
+        level = alpha / max(m, 1)
+        floor = min_pvalue_mannwhitney(r.n_candidate_finite, r.n_baseline_finite, "two-sided" if two else "less")
+        if floor >= level:
+            need = next(n for n in range(r.n_candidate_finite, 10_000)
+                        if min_pvalue_mannwhitney(n, r.n_baseline_finite, "two-sided" if two else "less") < level)
+            out.append(replace(r, decision=NA, detail=(r.detail + "; " if r.detail else "") +
+                               f"not judged: its smallest p with {r.n_candidate_finite} candidate and "
+                               f"{r.n_baseline_finite} baseline seeds is {floor:.2g}, not < α/m = {level:.2g} "
+                               f"(m = {m} rows); it needs {need} candidate seeds against these"))
+            continue
+        failed = r.p < level
+        decision = (NOT_EQUIVALENT if two else REGRESSION) if failed else PASS
+        out.append(replace(r, decision=decision, detail=(r.detail + "; " if r.detail else "") +
+                           f"p = {r.p:.3g} vs α/m = {level:.2g}"))
+    return out, m
 
 
 def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base_seeds: list, opts: _Options) -> Row:
@@ -612,6 +704,8 @@ def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base
     quantum = resolution / math.sqrt(12) if resolution > 0 else math.nan
     if metric in opts.margins:
         margin, source = opts.margins[metric], "--margin"
+    elif opts.statistic == "rank":
+        margin, source = 0.0, "none (rank test: same distribution)"
     else:
         # the same value as margin_from_sd(seed_sd, noise, k), naming which sd it came from
         sds = ((seed_sd, "seed sd"), (noise, "eval-noise sd"), (quantum, "resolution/√12"), (SD_FLOOR, "sd floor"))
@@ -632,6 +726,11 @@ def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base
         return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=NA, test="none",
                    detail=f"fewer than {MIN_SEEDS} values on a side once NaN (diverged) seeds are left out "
                           f"({len(c)} candidate, {len(b)} baseline)")
+    if opts.statistic == "rank":
+        inf_c, inf_b = int(np.isinf(c).sum()), int(np.isinf(b).sum())
+        detail = _share_text(inf_c, len(c), inf_b, len(b), "non-finite") if inf_c or inf_b else ""
+        return _rank_row({**common, "n_candidate_finite": len(c), "n_baseline_finite": len(b)}, c, b, margin,
+                         opts.test, detail)
     if np.isfinite(c).all() and np.isfinite(b).all():
         diff, low, high = welch_bounds(c, b, opts.alpha, opts.test)
         test = (f"Welch one-sided {_pct(1 - opts.alpha)} lower bound" if opts.test == "noninferiority"
@@ -730,6 +829,10 @@ def _behaviour_row(label: str, base_label: str, name: str, scale: str, cand_seed
     if len(c) < MIN_SEEDS or len(b) < MIN_SEEDS:
         return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=NA, test="none",
                    detail=f"fewer than {MIN_SEEDS} finite values on a side ({len(c)} candidate, {len(b)} baseline)")
+    if opts.statistic == "rank":
+        return _rank_row({**common, "n_candidate_finite": len(c), "n_baseline_finite": len(b),
+                          "margin": 0.0, "margin_source": "none (rank test: same distribution)"},
+                         c, b, 0.0, "equivalence")
     diff, low, high = welch_bounds(c, b, opts.alpha, "equivalence")
     return Row(**common, delta_hat=diff, low=low, high=high, p=nan,
                decision=t_decision(low, high, margin, "equivalence"),
@@ -888,7 +991,8 @@ def _check_margins_apply(margins: Mapping[str, float], groups: Iterable[Mapping[
 
 def check(candidate: Any, baseline: Any, *, pairs: Mapping[str, str] | None = None, test: str = DEFAULT_TEST,
           alpha: float = DEFAULT_ALPHA, margin_sds: float = DEFAULT_MARGIN_SDS,
-          margins: Mapping[str, float] | None = None, behaviour: bool = True) -> CheckResult:
+          margins: Mapping[str, float] | None = None, behaviour: bool = True,
+          statistic: str = DEFAULT_STATISTIC) -> CheckResult:
     """Check `candidate` against `baseline` (each a runs directory, a recorded baseline file or a
     loaded baseline dict): the statistical and exact parts of the module docstring.
 
@@ -899,7 +1003,8 @@ def check(candidate: Any, baseline: Any, *, pairs: Mapping[str, str] | None = No
     other-version file, differing protocols, no matched group, too few seeds, unknown options.
     Returns a :class:`CheckResult`; ``result.passed`` is the verdict."""
     margins = _check_options(test, alpha, margin_sds, margins)
-    opts = _Options(test, float(alpha), float(margin_sds), margins)
+    _check_statistic(statistic)
+    opts = _Options(test, float(alpha), float(margin_sds), margins, statistic)
     cand, cand_desc = load_side(candidate, "candidate")
     base, base_desc = load_side(baseline, "baseline")
     matched, unmatched_c, unmatched_b = match_groups(cand, base, pairs)
@@ -931,17 +1036,28 @@ def check(candidate: Any, baseline: Any, *, pairs: Mapping[str, str] | None = No
         if diffs:
             label = _label(cg) if _label(cg) == _label(bg) else f"{_label(cg)} vs {_label(bg)}"
             cfg[label] = diffs
+    if opts.statistic == "rank":
+        rows, _ = _decide_rank_rows(rows, opts.alpha)
     notes += _family_note(rows, opts)
     return CheckResult(cand_desc, base_desc, "runs", test, float(alpha), float(margin_sds), margins, rows, exact,
-                       unmatched_c, unmatched_b, cfg, notes)
+                       unmatched_c, unmatched_b, cfg, notes, statistic=statistic)
 
 
 def _family_note(rows: Sequence[Row], opts: _Options) -> list[str]:
-    rate, n = family_false_alarm(rows, opts.test, opts.margin_sds, opts.alpha)
+    if opts.statistic == "rank":
+        m = sum(r.test.startswith("exact Mann-Whitney") and r.decision != NA and r.metric != DIVERGED_ROW
+                for r in rows)
+        if not m:
+            return []
+        return [f"false alarms: at most {_fmt_alpha(opts.alpha)} of checks of a candidate whose seeds are exchangeable "
+                f"with the baseline's fail one of these {m} rank-test rows (exact tests, each at α/{m}: Bonferroni; "
+                "no assumption on the distribution of seeds); the diverged rows and the exact part come on top"]
+    rate, n = family_false_alarm(rows, opts.test, opts.margin_sds, opts.alpha, opts.statistic)
     if n == 0:
         return []
+    what = "t-test rows"
     advice = "" if rate <= 0.05 else " (above 5 %: record the baseline with more seeds, e.g. 10, or check more candidate seeds)"
-    return [f"false alarms: a candidate that behaves exactly like the baseline fails one of these {n} t-test rows in "
+    return [f"false alarms: a candidate that behaves exactly like the baseline fails one of these {n} {what} in "
             f"at most {100 * rate:.1f} % of checks (normal theory, the sum of the rows' rates at these seed counts){advice}"]
 
 
@@ -994,7 +1110,8 @@ def _evaluator_for(group: Mapping[str, Any], dataset: str, device: str) -> Any:
 
 def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, against: str | None = None,
                   test: str = DEFAULT_TEST, alpha: float = DEFAULT_ALPHA, margin_sds: float = DEFAULT_MARGIN_SDS,
-                  margins: Mapping[str, float] | None = None, device: str = "cpu") -> CheckResult:
+                  margins: Mapping[str, float] | None = None, device: str = "cpu",
+                  statistic: str = DEFAULT_STATISTIC) -> CheckResult:
     """Check final samples of a GAN trained outside the harness against one baseline group on
     `dataset`: each item of `samples` (a .npy/.npz/.pt path as `gan-harness evaluate` reads, or an
     array) is one seed's samples, scored by the evaluator of the baseline's protocol; statistical
@@ -1005,7 +1122,8 @@ def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, agains
     from .metrics import METRICS
 
     margins = _check_options(test, alpha, margin_sds, margins)
-    opts = _Options(test, float(alpha), float(margin_sds), margins)
+    _check_statistic(statistic)
+    opts = _Options(test, float(alpha), float(margin_sds), margins, statistic)
     samples = list(samples)
     if len(samples) < MIN_SEEDS:
         raise HarnessError(f"--samples: {len(samples)} file{'s' if len(samples) != 1 else ''} given; the check needs at "
@@ -1046,11 +1164,14 @@ def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, agains
                   "protocol": group["protocol"], "seeds": seeds}
     label = f"samples/{dataset}"
     rows = _compare(cand_group, group, opts, label=label, status_row=False)
+    if opts.statistic == "rank":
+        rows, _ = _decide_rank_rows(rows, opts.alpha)
     exact = [Exact(label, base_label, "not applicable",
                    "exact: not applicable (sample files: statistical check only)")]
     desc = f"{len(samples)} sample files ({', '.join(names)})"
     return CheckResult(desc, base_desc, "samples", test, float(alpha), float(margin_sds), margins, rows, exact,
-                       notes=_few_seeds_notes(label, len(seeds), len(group["seeds"]), opts) + _family_note(rows, opts))
+                       notes=_few_seeds_notes(label, len(seeds), len(group["seeds"]), opts) + _family_note(rows, opts),
+                       statistic=statistic)
 
 
 # ----------------------------------------------------------------------------- training mode
@@ -1083,7 +1204,7 @@ def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Seque
                   jobs: int = 1, device: str = "cpu",
                   progress: bool = False, test: str = DEFAULT_TEST, alpha: float = DEFAULT_ALPHA,
                   margin_sds: float = DEFAULT_MARGIN_SDS, margins: Mapping[str, float] | None = None,
-                  behaviour: bool = True) -> CheckResult:
+                  behaviour: bool = True, statistic: str = DEFAULT_STATISTIC) -> CheckResult:
     """Train `variant` under `suite`'s protocol (its data sets, setting and budget; `seeds`,
     `datasets` replace the suite's; `overrides` apply to `variant` only, `suite_overrides` to both
     sides, as if the suite defined them: a budget such as {"steps": 200}) and check it against the
@@ -1104,6 +1225,7 @@ def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Seque
     from .variant import get_variant
 
     margins_checked = _check_options(test, alpha, margin_sds, margins)
+    _check_statistic(statistic)
     from .variant import canonical_variant
 
     # display spellings (SN-GAN) to registered names; unknown names: one line with the known ones
@@ -1162,6 +1284,6 @@ def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Seque
     else:
         base = {**base, "groups": [g for g in base["groups"] if g["variant"] == against]}
     result = check(cand, base, pairs={variant: against} if variant != against else None, test=test, alpha=alpha,
-                   margin_sds=margin_sds, margins=margins_checked, behaviour=behaviour)
+                   margin_sds=margin_sds, margins=margins_checked, behaviour=behaviour, statistic=statistic)
     result.candidate = f"{variant} trained in {out} ({len(spec_suite.seeds)} seeds, suite {spec_suite.name})"
     return result

@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="recorded baseline file, runs directory, or the name of a shipped baseline (ci, quick)")
     chk.add_argument("--test", default="noninferiority",
                      help="noninferiority (default: Welch one-sided lower bound > -margin) or equivalence (TOST)")
+    chk.add_argument("--statistic", default="rank",
+                     help="rank (default: exact Mann-Whitney tests, Bonferroni over the rows: at most --alpha false "
+                          "alarms for any distribution of seeds) or mean (Welch's t bounds with a margin of "
+                          "--margin-sds seed sds)")
     chk.add_argument("--alpha", type=float, default=0.05, help="level (default 0.05)")
     chk.add_argument("--margin-sds", type=float, default=None,
                      help="margin in baseline seed sds (default 8: at most 5%% false alarms with 3 against 3 seeds)")
@@ -357,7 +361,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         _check_out_dir(args.out, "--out")
-    options: dict[str, Any] = {"test": args.test, "alpha": args.alpha, "margins": parse_margins(args.margins)}
+    options: dict[str, Any] = {"test": args.test, "alpha": args.alpha, "margins": parse_margins(args.margins),
+                               "statistic": args.statistic}
     if args.margin_sds is not None:
         options["margin_sds"] = args.margin_sds
     from .check import check_variant, resolve_baseline_arg

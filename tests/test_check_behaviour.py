@@ -8,13 +8,20 @@ import textwrap
 import pytest
 
 from harness.baseline import behaviour_summary
-from harness.check import (NOT_EQUIVALENT, PASS, REGRESSION, check, check_variant, packaged_baseline,
-                           row_false_alarm, simulate_noninferiority)
+import functools
+
+from harness import check as check_module
+from harness.check import (NA, NOT_EQUIVALENT, PASS, REGRESSION, check_variant, packaged_baseline, row_false_alarm,
+                           simulate_noninferiority)
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.plugins import load_plugin
 from report_runs import default_history, make_run, mixture_metrics
 from test_check import BASE, one_error_line, write_group
+
+
+# the Welch statistic on 3-seed groups (known bounds); the rank statistic's tests are below
+check = functools.partial(check_module.check, statistic="mean")
 
 
 # ----------------------------------------------------------------------------- behaviour summaries
@@ -175,3 +182,52 @@ def test_a_broken_plugin_is_one_clear_error(tmp_path):
         load_plugin(str(bad))
     with pytest.raises(HarnessError, match="no such file"):
         load_plugin(str(tmp_path / "missing.py"))
+
+
+# ----------------------------------------------------------------------------- the rank statistic (default)
+def _group(seeds, shift=0.0, modes=8):
+    """Per seed metrics that vary across seeds; `shift` makes every metric worse by that much."""
+    return {s: mixture_metrics(modes, hq=0.5 + 0.003 * (s % 7) - shift, kl=0.01 + 0.001 * (s % 5) + shift,
+                               fd=0.05 + 0.002 * (s % 6) + shift, w1=1.0 + 0.01 * (s % 4) + shift) for s in seeds}
+
+
+def test_rank_rows_have_exact_p_values_and_bonferroni(tmp_path):
+    write_group(tmp_path / "base", _group(range(10)))
+    write_group(tmp_path / "worse", _group(range(10, 13), shift=0.2))
+    r = check_module.check(tmp_path / "worse", tmp_path / "base", behaviour=False)
+    assert r.statistic == "rank"
+    row = r.row("vanilla/ring8", "w1")
+    # all 3 candidate values below (worse than) all 10 baseline ones: the most extreme of C(13, 3) orders
+    assert row.p == pytest.approx(1 / math.comb(13, 3))
+    # 4 metrics vary (modes_covered is 8 everywhere: ties give p = 1): m = 5 rank rows, alpha / 5 = 0.01
+    assert "vs α/m = 0.01" in row.detail and row.decision == REGRESSION
+    assert r.row("vanilla/ring8", "modes_covered").decision == PASS
+    assert not r.passed
+    [note] = [n for n in r.notes if n.startswith("false alarms:")]
+    assert "these 5 rank-test rows" in note
+
+
+def test_rank_rows_pass_a_candidate_from_the_same_distribution_even_with_one_failed_seed(tmp_path):
+    write_group(tmp_path / "base", _group(range(12)))
+    cand = _group(range(12, 15))
+    cand[12] = mixture_metrics(0, hq=0.0, kl=math.inf, fd=7.0, w1=2.4)  # one run that failed completely
+    write_group(tmp_path / "cand", cand)
+    assert check_module.check(tmp_path / "cand", tmp_path / "base").passed
+    # the Welch statistic calls the same candidate a regression: its mean carries the failed seed
+    assert not check(tmp_path / "cand", tmp_path / "base").passed
+
+
+def test_rank_rows_with_too_few_seeds_are_not_judged_and_say_what_they_need(tmp_path):
+    write_group(tmp_path / "a", BASE)
+    write_group(tmp_path / "b", _group(range(3), shift=0.3))
+    r = check_module.check(tmp_path / "b", tmp_path / "a", behaviour=False)
+    row = r.row("vanilla/ring8", "w1")
+    assert row.decision == NA and "its smallest p with 3 candidate and 3 baseline seeds is 0.05" in row.detail
+    assert "it needs" in row.detail
+    assert r.passed and "not judged" in r.summary_line()
+
+
+def test_an_unknown_statistic_is_refused(tmp_path):
+    write_group(tmp_path / "a", BASE)
+    with pytest.raises(HarnessError, match="--statistic"):
+        check_module.check(tmp_path / "a", tmp_path / "a", statistic="medain")

@@ -10,7 +10,7 @@ def python_blocks():
 
 
 def test_readme_custom_variant_example_runs(tmp_path, monkeypatch, capsys):
-    blocks = [b for b in python_blocks() if "register_variant" in b]
+    blocks = [b for b in python_blocks() if "register_variant" in b and "harness.train(" in b]
     assert blocks, "README lost its custom-variant example"
     monkeypatch.chdir(tmp_path)
     code = blocks[0].replace('"steps": 200', '"steps": 20, "n_eval": 300, "n_w1": 100')
@@ -28,3 +28,18 @@ def test_readme_commands_name_only_known_subcommands_and_flags():
         if args and args[0] in ("run", "report", "evaluate", "record", "check"):
             ns = parser.parse_args(args)  # raises on an unknown flag
             assert ns.command == args[0]
+
+
+def test_readme_pytest_example_runs_as_written(tmp_path):
+    """The README's pytest example: a user's test file using the gan_check fixture (entry point
+    pytest11), run by pytest in a directory of its own, as a user would."""
+    import subprocess
+    import sys
+
+    blocks = [b for b in python_blocks() if "def test_" in b and "gan_check" in b]
+    assert len(blocks) == 1, "README lost its pytest example"
+    (tmp_path / "test_my_gan.py").write_text(blocks[0])
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_gan.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "1 passed" in proc.stdout
