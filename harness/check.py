@@ -218,8 +218,10 @@ class CheckResult:
         exact = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         if self.passed:
             unjudged = self.not_judged
-            extra = (f", {len(unjudged)} not judged: {', '.join(f'{r.label} {r.metric}' for r in unjudged)}"
-                     if unjudged else "")
+            names = [f"{r.label} {r.metric}" for r in unjudged]
+            if len(names) > 6:  # e.g. every rank row of a 3-seed baseline: name a few, count the rest
+                names = names[:3] + [f"and {len(names) - 3} more (too few seeds for their tests; see the rows)"]
+            extra = f", {len(unjudged)} not judged: {', '.join(names)}" if unjudged else ""
             return f"result: PASS ({len(self.rows)} rows{extra}; exact: {exact or 'none'})"
         what = [f"{r.label} {r.metric}" for r in self.regressions]
         what += [f"{e.group} exact" for e in self.exact_failures]
@@ -874,7 +876,7 @@ FEW_SEEDS_NOTE = ("fewer than 3 seeds on a side in {label} ({n_c} candidate, {n_
 
 
 def _few_seeds_notes(label: str, n_c: int, n_b: int, opts: _Options) -> list[str]:
-    if min(n_c, n_b) >= 3 or opts.margin_sds != DEFAULT_MARGIN_SDS:
+    if opts.statistic != "mean" or min(n_c, n_b) >= 3 or opts.margin_sds != DEFAULT_MARGIN_SDS:
         return []
     return [FEW_SEEDS_NOTE.format(label=label, n_c=n_c, n_b=n_b)]
 

@@ -172,6 +172,21 @@ class _State:
     def noise(self) -> torch.Tensor:
         return normal((self.cfg.batch_size * self.cfg.pack, self.cfg.z_dim), self.streams["noise"], self.device)
 
+    # hooks a batched state of several runs (harness.vectorize) overrides
+    def reduce(self, loss: torch.Tensor) -> torch.Tensor:
+        """The scalar to differentiate: the loss itself (a stacked state sums its members' losses)."""
+        return loss
+
+    def g_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
+        return self.loss.g(d_fake)
+
+    def record_grad_norms(self, which: str) -> None:
+        """Parameter-gradient norms of D ("d") or G ("g") for the probe record."""
+        if which == "d":
+            self.last.grad_d = probes.grad_norms(self.D, "grad_norm_d")
+        else:
+            self.last.grad_g = probes.grad_norms(self.G, "grad_norm_g")
+
     def generate_fake(self, z: torch.Tensor) -> torch.Tensor:
         """G(z); when packing, one G forward per slot of batch_size latents, as PacGAN's code does
         (batch norm in G then normalises each slot's batch on its own)."""
@@ -198,7 +213,7 @@ class _State:
             fake = self.generate_fake(z)
         loss, pen, total = self.d_objective(x, fake)
         self.opt_d.zero_grad(set_to_none=True)
-        total.backward()
+        self.reduce(total).backward()
         self._record_d(x, fake, loss, pen, total, probe)
         self.opt_d.step()
         self.after_d_step()
@@ -208,20 +223,20 @@ class _State:
         last.x, last.fake, last.loss_d, last.loss_d_total = x, fake.detach(), loss.detach(), total.detach()
         last.penalty = None if pen is None else pen.detach()
         if probe:
-            last.grad_d = probes.grad_norms(self.D, "grad_norm_d")
+            self.record_grad_norms("d")
 
     def g_step(self, probe: bool) -> None:
         z = self.noise()
         self.D.requires_grad_(False)
         try:
-            loss_g = self.loss.g(self.D(self.generate_fake(z)))
+            loss_g = self.g_loss(self.D(self.generate_fake(z)))
             self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
+            self.reduce(loss_g).backward()
         finally:
             self.D.requires_grad_(True)
         self.last.loss_g = loss_g.detach()
         if probe:
-            self.last.grad_g = probes.grad_norms(self.G, "grad_norm_g")
+            self.record_grad_norms("g")
         self.opt_g.step()
 
     def simultaneous_step(self, probe: bool) -> None:
@@ -234,11 +249,11 @@ class _State:
         fake = self.generate_fake(z)
         d_fake = self.D(fake)
         loss, pen, total = self.d_objective(x, fake.detach(), d_fake=d_fake)
-        loss_g = self.loss.g(d_fake)
+        loss_g = self.g_loss(d_fake)
         d_params = [p for p in self.D.parameters() if p.requires_grad]
         g_params = [p for p in self.G.parameters() if p.requires_grad]
-        grads_d = torch.autograd.grad(total, d_params, retain_graph=True)
-        grads_g = torch.autograd.grad(loss_g, g_params)
+        grads_d = torch.autograd.grad(self.reduce(total), d_params, retain_graph=True)
+        grads_g = torch.autograd.grad(self.reduce(loss_g), g_params)
         for p, g in zip(d_params, grads_d):
             p.grad = g
         for p, g in zip(g_params, grads_g):
@@ -246,7 +261,7 @@ class _State:
         self._record_d(x, fake, loss, pen, total, probe)
         self.last.loss_g = loss_g.detach()
         if probe:
-            self.last.grad_g = probes.grad_norms(self.G, "grad_norm_g")
+            self.record_grad_norms("g")
         self.opt_d.step()
         self.after_d_step()
         self.opt_g.step()

@@ -282,59 +282,18 @@ class _StackedState(_State):
                 for p in self.D.parameters():
                     p.clamp_(-self.cfg.clip_value, self.cfg.clip_value)
 
-    def d_step(self, probe: bool) -> None:
-        x, z = self.real(), self.noise()
-        with torch.no_grad():
-            fake = self.G(z)
-        loss, pen, total = self.d_objective(x, fake)
-        self.opt_d.zero_grad(set_to_none=True)
-        total.sum().backward()  # member k's parameters get the gradient of member k's loss
-        self._record_d(x, fake, loss, pen, total, probe)
-        self.opt_d.step()
-        self.after_d_step()
+    # the loop is _State's; what differs for K stacked members are these hooks
+    def reduce(self, loss: Tensor) -> Tensor:
+        return loss.sum()  # member k's parameters get the gradient of member k's loss
 
-    def _record_d(self, x, fake, loss, pen, total, probe: bool) -> None:
-        last = self.last
-        last.x, last.fake, last.loss_d, last.loss_d_total = x, fake.detach(), loss.detach(), total.detach()
-        last.penalty = None if pen is None else pen.detach()
-        if probe:
+    def g_loss(self, d_fake: Tensor) -> Tensor:
+        return self.loss_g(d_fake)
+
+    def record_grad_norms(self, which: str) -> None:
+        if which == "d":
             self.grad_d = self.D.grad_norms("grad_norm_d")
-
-    def g_step(self, probe: bool) -> None:
-        z = self.noise()
-        self.D.requires_grad_(False)
-        try:
-            loss_g = self.loss_g(self.D(self.G(z)))
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.sum().backward()
-        finally:
-            self.D.requires_grad_(True)
-        self.last.loss_g = loss_g.detach()
-        if probe:
+        else:
             self.grad_g = self.G.grad_norms("grad_norm_g")
-        self.opt_g.step()
-
-    def simultaneous_step(self, probe: bool) -> None:
-        x, z = self.real(), self.noise()
-        fake = self.G(z)
-        d_fake = self.D(fake)
-        loss, pen, total = self.d_objective(x, fake.detach(), d_fake=d_fake)
-        loss_g = self.loss_g(d_fake)
-        d_params = [p for p in self.D.parameters() if p.requires_grad]
-        g_params = [p for p in self.G.parameters() if p.requires_grad]
-        grads_d = torch.autograd.grad(total.sum(), d_params, retain_graph=True)
-        grads_g = torch.autograd.grad(loss_g.sum(), g_params)
-        for p, g in zip(d_params, grads_d):
-            p.grad = g
-        for p, g in zip(g_params, grads_g):
-            p.grad = g
-        self._record_d(x, fake, loss, pen, total, probe)
-        self.last.loss_g = loss_g.detach()
-        if probe:
-            self.grad_g = self.G.grad_norms("grad_norm_g")
-        self.opt_d.step()
-        self.after_d_step()
-        self.opt_g.step()
 
     # --- per member
     def sync(self, k: int) -> None:

@@ -225,6 +225,8 @@ def test_rank_rows_with_too_few_seeds_are_not_judged_and_say_what_they_need(tmp_
     assert row.decision == NA and "its smallest p with 3 candidate and 3 baseline seeds is 0.05" in row.detail
     assert "it needs" in row.detail
     assert r.passed and "not judged" in r.summary_line()
+    many = check_module.check(tmp_path / "b", tmp_path / "a")  # with the behaviour rows: 12 rows not judged
+    assert "12 not judged: " in many.summary_line() and "and 9 more (too few seeds" in many.summary_line()
 
 
 def test_an_unknown_statistic_is_refused(tmp_path):
