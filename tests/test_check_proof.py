@@ -42,7 +42,12 @@ def tiny_baseline(tmp_path_factory):
     return decode_non_finite(build_baseline(out))
 
 
-@pytest.mark.parametrize("mutant", list(mutants.MUTANTS))
+# At 100 G steps of 32-unit networks the saturating G loss shows only in G's loss value (about 8 seed
+# sds), inside this test's 20-sd margin: it is proven at the ci suite's budget below instead.
+TINY_SEPARABLE = [m for m in mutants.MUTANTS if m != "mutant-saturating"]
+
+
+@pytest.mark.parametrize("mutant", TINY_SEPARABLE)
 def test_every_mutant_fails_against_its_reference(mutant, tiny_baseline, tmp_path):
     reference, overrides = mutants.MUTANTS[mutant]
     cfg = resolve_run(reference, "ring8", 0, TINY, setting="2d").config
@@ -59,6 +64,18 @@ def test_the_reference_itself_passes_on_fresh_seeds(reference, tiny_baseline, tm
                            suite_overrides=TINY, margin_sds=K, statistic="mean")
     assert result.passed, result.to_text()
     assert any(r.metric.startswith("probe:") for r in result.rows)  # behaviour was compared, not only metrics
+
+
+@pytest.mark.parametrize("variant, should_pass", [("mutant-saturating", False), ("vanilla", True)])
+def test_the_saturating_g_loss_fails_at_the_ci_budget_and_vanilla_passes(variant, should_pass, tmp_path):
+    """The default statistic against the shipped ci baseline (22 seeds), 4 fresh seeds at the ci
+    suite's full budget, α = 0.01 so that the control fails on another machine in at most 1 % of
+    runs (the rank tests' bound holds for any distribution of seeds)."""
+    result = check_variant(variant, "vanilla", seeds=(100, 101, 102, 103), baseline="ci", runs_out=tmp_path,
+                           alpha=0.01, jobs=2)
+    assert result.passed is should_pass, result.to_text()
+    if not should_pass:
+        assert any(r.metric.startswith("probe:") for r in result.regressions)
 
 
 @pytest.fixture(scope="module")
