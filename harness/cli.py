@@ -153,9 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "--margin-sds seed sds)")
     chk.add_argument("--alpha", type=float, default=0.05, help="level (default 0.05)")
     chk.add_argument("--margin-sds", type=float, default=None,
-                     help="margin in baseline seed sds (default 8: at most 5%% false alarms with 3 against 3 seeds)")
+                     help="--statistic mean: margin in baseline seed sds (default 8: about 5%% false alarms per row with "
+                          "3 against 3 seeds)")
     chk.add_argument("--margin", dest="margins", action="append", default=[], metavar="METRIC=VALUE",
-                     help="margin of one metric in its own units, repeatable (replaces the sd-based one)")
+                     help="margin of one metric in its own units, repeatable (rank: a tolerated shift; mean: replaces "
+                          "the sd-based one)")
     chk.add_argument("--out", type=Path, help="also write check.json and check.md into this directory")
     chk.add_argument("--dataset", help="samples mode: the data set the --samples imitate (a name or a mixture)")
     chk.add_argument("--samples", nargs="+", type=Path, metavar="FILE",
