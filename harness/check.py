@@ -565,7 +565,7 @@ def simulate_noninferiority(n_candidate: int, n_baseline: int, shift: float = 0.
 
 @functools.lru_cache(maxsize=256)
 def row_false_alarm(n_candidate: int, n_baseline: int, test: str = DEFAULT_TEST, margin_sds: float = DEFAULT_MARGIN_SDS,
-                    alpha: float = DEFAULT_ALPHA, tries: int = 20000, statistic: str = "mean") -> float:
+                    alpha: float = DEFAULT_ALPHA, tries: int = 20000) -> float:
     """The share of one row's checks that fail when candidate and baseline seeds come from one
     normal distribution (the margin from the baseline's own seeds, as in a real check): the row's
     false-alarm rate under normal theory, for `test` "noninferiority" or "equivalence"
@@ -579,8 +579,7 @@ def row_false_alarm(n_candidate: int, n_baseline: int, test: str = DEFAULT_TEST,
     return float(np.mean((decision == REGRESSION) | (decision == NOT_EQUIVALENT)))
 
 
-def family_false_alarm(rows: Sequence[Row], test: str, margin_sds: float, alpha: float,
-                       statistic: str = "mean") -> tuple[float, int]:
+def family_false_alarm(rows: Sequence[Row], test: str, margin_sds: float, alpha: float) -> tuple[float, int]:
     """(the sum of the per-row false-alarm rates of the rows judged by a t test, their number): an
     upper bound, under normal theory, on the share of checks of a candidate that behaves exactly
     like the baseline that fail at least one of these rows (rows are correlated, so the true share
@@ -590,7 +589,7 @@ def family_false_alarm(rows: Sequence[Row], test: str, margin_sds: float, alpha:
         if not r.test.startswith(("Welch", "behaviour")) or r.decision == NA:
             continue
         row_test = "equivalence" if r.metric.startswith(PROBE_PREFIX) else test
-        total += row_false_alarm(r.n_candidate, r.n_baseline, row_test, margin_sds, alpha, statistic=statistic)
+        total += row_false_alarm(r.n_candidate, r.n_baseline, row_test, margin_sds, alpha)
         n += 1
     return min(total, 1.0), n
 
@@ -1054,7 +1053,7 @@ def _family_note(rows: Sequence[Row], opts: _Options) -> list[str]:
         return [f"false alarms: at most {_fmt_alpha(opts.alpha)} of checks of a candidate whose seeds are exchangeable "
                 f"with the baseline's fail one of these {m} rank-test rows (exact tests, each at α/{m}: Bonferroni; "
                 "no assumption on the distribution of seeds); the diverged rows and the exact part come on top"]
-    rate, n = family_false_alarm(rows, opts.test, opts.margin_sds, opts.alpha, opts.statistic)
+    rate, n = family_false_alarm(rows, opts.test, opts.margin_sds, opts.alpha)
     if n == 0:
         return []
     what = "t-test rows"
