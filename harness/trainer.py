@@ -606,32 +606,9 @@ def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = 
     with runs.run_lock(path) if path is not None else contextlib.nullcontext():
         writer = runs.RunWriter(path)
         with deterministic(device):
-            run = setup(spec, device)
             environment = runs.environment(str(device))
-            run.signature_id = environment["numeric_signature"]["signature_id"]
-            ckpt = None
-            if path is not None and resume:
-                try:
-                    ckpt = read_resume(path, spec, run.signature_id)
-                    if ckpt is not None:
-                        restore(run, ckpt)
-                except Exception as exc:  # noqa: BLE001 - any unusable checkpoint means: start afresh
-                    why = str(exc) if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
-                    warnings.warn(f"{path}: resume checkpoint not used ({why}); the run starts from scratch",
-                                  stacklevel=2)
-                    if ckpt is not None:  # restore may have changed part of the state
-                        run = setup(spec, device)
-                        run.signature_id = environment["numeric_signature"]["signature_id"]
-                    ckpt = None
-            started = _dt.datetime.now(_dt.timezone.utc).isoformat()
-            t_loop = time.perf_counter()
-            if ckpt is not None:
-                writer.resume(spec, ckpt["step"], ckpt["offsets"], {"step": ckpt["step"], "started": started,
-                                                                    "environment": environment})
-                t_loop -= ckpt["time"]["loop_s"]
-            else:
-                writer.start(spec, {"environment": environment, "dataset": run.state.data.describe(),
-                                    "protocol": run.protocol, "started": started})
+            run, loop_s = begin(spec, device, writer, environment, resume=resume)
+            t_loop = time.perf_counter() - loop_s
             status, reason = "completed", None
             try:
                 loop(run, writer, progress, t_loop)
@@ -643,3 +620,35 @@ def train(spec: RunSpec, run_dir: str | Path | None = None, *, progress: bool = 
                     writer.fail(run.state.step, exc)
                 raise
             return finish(run, writer, status, reason, t_loop)
+
+
+def begin(spec: RunSpec, device: torch.device, writer: runs.RunWriter, environment: dict[str, Any], *,
+          resume: bool = True, manifest_extra: dict[str, Any] | None = None) -> tuple[_Run, float]:
+    """Set up the run of `spec`, restore it from the resume checkpoint in the writer's directory
+    when there is a usable one (with `resume`; an unusable one is reported with a warning and the
+    run starts afresh), and write its start (or resume) records. Returns the run and the loop
+    seconds its earlier attempts spent (0 for a fresh start). Used by `train` and, for each
+    member, by harness.vectorize."""
+    run = setup(spec, device)
+    run.signature_id = environment["numeric_signature"]["signature_id"]
+    path, ckpt = writer.path, None
+    if path is not None and resume:
+        try:
+            ckpt = read_resume(path, spec, run.signature_id)
+            if ckpt is not None:
+                restore(run, ckpt)
+        except Exception as exc:  # noqa: BLE001 - any unusable checkpoint means: start afresh
+            why = str(exc) if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"{path}: resume checkpoint not used ({why}); the run starts from scratch", stacklevel=3)
+            if ckpt is not None:  # restore may have changed part of the state
+                run = setup(spec, device)
+                run.signature_id = environment["numeric_signature"]["signature_id"]
+            ckpt = None
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat()
+    if ckpt is not None:
+        writer.resume(spec, ckpt["step"], ckpt["offsets"], {"step": ckpt["step"], "started": started,
+                                                            "environment": environment, **(manifest_extra or {})})
+        return run, float(ckpt["time"]["loop_s"])
+    writer.start(spec, {"environment": environment, "dataset": run.state.data.describe(),
+                        "protocol": run.protocol, "started": started, **(manifest_extra or {})})
+    return run, 0.0

@@ -23,14 +23,18 @@ two CPUs; `gan-harness check` is the comparison to use. A member that diverges i
 
 Supported: arch mlp (vector data), the built-in penalties (none, gp, r1), constraints (none, clip,
 spectral_norm) and optimisers (adam, rmsprop, sgd), any registered loss pair (applied per member by
-vmap), both update schemes, n_dis, the linear schedule. Refused with one line before any work:
-image data sets (arch dcgan), other parts, and ``checkpoint_every`` > 0 (vectorised runs are not
-resumable; a killed group is redone).
+vmap), both update schemes, n_dis, the linear schedule, and resume checkpoints: at a
+``checkpoint_every`` step each member's own _Run takes its slices of the stacked networks and
+optimisers (`_StackedState.sync_all`, `split_optimizer`) and writes the ordinary resume.pt of
+harness.trainer; a group started again restores each member as trainer.train would and stacks them
+back (`merge_optimizers`), so a killed group ends bit for bit where the uninterrupted group ends.
+Refused with one line before any work: image data sets (arch dcgan), packing and fixed training
+sets, and other parts.
 """
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
+import copy
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -48,7 +52,8 @@ from .probes import layer_name
 from .resolve import check_device, make_dataset
 from .rng import normal, uniform
 from .spec import RunSpec
-from .trainer import Diverged, FiniteMonitor, LastStep, _Run, _State, deterministic, finish, setup
+from .trainer import (Diverged, FiniteMonitor, LastStep, _Run, _State, begin, deterministic, finish,
+                      resume_state)
 
 Tensor = torch.Tensor
 
@@ -91,8 +96,6 @@ def check_specs(specs: Sequence[RunSpec], force: bool = False) -> None:
             what = f"optimizer {cfg.optimizer!r} (vectorised: {', '.join(VECTOR_OPTIMIZERS)})"
         elif getattr(cfg, "pack", 1) != 1 or getattr(cfg, "train_size", 0):
             what = "pack > 1 or train_size > 0 (PacGAN's packing and fixed training sets are not vectorised)"
-        elif cfg.checkpoint_every:
-            what = "checkpoint_every > 0 (vectorised runs are not resumable; set checkpoint_every=0)"
         if what is not None:
             raise HarnessError(f"--vectorize cannot run {spec.run_id}: {what}")
 
@@ -168,6 +171,14 @@ class StackedMLP(nn.Module):
                 x = act(x)
         return x.squeeze(-1) if self.squeeze else x
 
+    def member_param_names(self) -> list[str]:
+        """The name in a member's own module of each of this module's parameters, in order."""
+        out = []
+        for name, layer in zip(self.names, self.layers):
+            out.append(f"{name}.parametrizations.weight.original" if layer.sn else f"{name}.weight")
+            out.append(f"{name}.bias")
+        return out
+
     def member_tensors(self, k: int) -> dict[str, Tensor]:
         """Member k's slices under the names of its own module's state_dict."""
         out = {}
@@ -235,6 +246,57 @@ def stacked_r1(d: nn.Module, real: Tensor, fake: Tensor, gens: Sequence[torch.Ge
 STACKED_PENALTIES: dict[str, Callable[..., Tensor] | None] = {"none": None, "gp": stacked_gp, "r1": stacked_r1}
 
 
+# ----------------------------------------------------------------------------- optimiser states
+# Adam, RMSprop and SGD keep per element state (moments, momentum buffers) shaped like their
+# parameter, plus a step count every member shares; a stacked state is its members' stacked.
+def _pairs(stacked: StackedMLP, member: nn.Module) -> list[tuple[nn.Parameter, nn.Parameter]]:
+    params = dict(member.named_parameters())
+    return [(sp, params[name]) for sp, name in zip(stacked.parameters(), stacked.member_param_names())]
+
+
+def _hyper(src: torch.optim.Optimizer, dst: torch.optim.Optimizer) -> None:
+    for gs, gd in zip(src.param_groups, dst.param_groups):
+        gd.update({key: value for key, value in gs.items() if key != "params"})
+
+
+@torch.no_grad()
+def split_optimizer(opt: torch.optim.Optimizer, stacked: StackedMLP, k: int, member_opt: torch.optim.Optimizer,
+                    member: nn.Module) -> None:
+    """Member k's slice of the stacked optimiser `opt` into its own optimiser (same hyper-parameters,
+    scheduled learning rate included): what its separate run's optimiser would hold now."""
+    _hyper(opt, member_opt)
+    for sp, mp in _pairs(stacked, member):
+        state = opt.state.get(sp, {})
+        member_opt.state[mp] = {key: (v[k].clone() if torch.is_tensor(v) and v.dim() > 0 else
+                                      v.clone() if torch.is_tensor(v) else copy.deepcopy(v))
+                                for key, v in state.items()}
+
+
+@torch.no_grad()
+def merge_optimizers(opt: torch.optim.Optimizer, stacked: StackedMLP, member_opts: Sequence[torch.optim.Optimizer],
+                     members: Sequence[nn.Module]) -> None:
+    """The stacked optimiser takes its members' states (the inverse of split_optimizer)."""
+    _hyper(member_opts[0], opt)
+    pairs = [_pairs(stacked, m) for m in members]
+    for i, sp in enumerate(stacked.parameters()):
+        states = [mo.state.get(p[i][1], {}) for mo, p in zip(member_opts, pairs)]
+        if not states[0]:
+            continue
+        merged = {}
+        for key, v in states[0].items():
+            if torch.is_tensor(v) and v.dim() > 0:
+                merged[key] = torch.stack([s[key] for s in states]).to(sp.device)
+            else:
+                if any(not _same(s[key], v) for s in states[1:]):
+                    raise HarnessError(f"--vectorize: the members' optimiser states differ in {key!r}")
+                merged[key] = v.clone() if torch.is_tensor(v) else copy.deepcopy(v)
+        opt.state[sp] = merged
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(torch.equal(a, b)) if torch.is_tensor(a) and torch.is_tensor(b) else a == b
+
+
 # ----------------------------------------------------------------------------- the stacked state
 class _StackedState(_State):
     """A _State whose G and D are the members' stacked MLPs; losses are vectors (one per member).
@@ -256,6 +318,13 @@ class _StackedState(_State):
         self.stacked_penalty = STACKED_PENALTIES[cfg.penalty]
         self.grad_d: list[dict[str, float]] = []
         self.grad_g: list[dict[str, float]] = []
+        starts = {m.start_step for m in members}
+        if len(starts) != 1:
+            raise HarnessError(f"--vectorize: a group's members must start from one step, not {sorted(starts)}")
+        self.step = starts.pop()
+        if self.step:  # resumed members: the stacked optimisers take their restored states
+            merge_optimizers(self.opt_g, self.G, [m.state.opt_g for m in members], [m.state.G for m in members])
+            merge_optimizers(self.opt_d, self.D, [m.state.opt_d for m in members], [m.state.D for m in members])
 
     def real(self) -> Tensor:
         b = self.cfg.batch_size
@@ -302,6 +371,15 @@ class _StackedState(_State):
         self.G.write_member(k, self.members[k].state.G)
         self.D.write_member(k, self.members[k].state.D)
 
+    def sync_all(self, k: int) -> None:
+        """`sync` plus member k's optimisers and step: its own _Run then holds exactly what its
+        separate run would at this step (what a resume checkpoint of it saves)."""
+        self.sync(k)
+        run = self.members[k]
+        split_optimizer(self.opt_g, self.G, k, run.state.opt_g, run.state.G)
+        split_optimizer(self.opt_d, self.D, k, run.state.opt_d, run.state.D)
+        run.state.step = self.step
+
     def member_last(self, k: int) -> LastStep:
         last = self.last
         return LastStep(x=last.x[k], fake=last.fake[k], loss_d=last.loss_d[k], loss_d_total=last.loss_d_total[k],
@@ -310,7 +388,9 @@ class _StackedState(_State):
 
 
 # ----------------------------------------------------------------------------- training a group
-def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loop: float) -> list[dict[str, Any]]:
+def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loops: Sequence[float]) -> list[dict[str, Any]]:
+    """The members' G steps after st.step (their common start: 0, or a resume checkpoint's step),
+    with each member's probes, evaluations and resume checkpoints, then their final evaluations."""
     cfg, members = st.cfg, st.members
     summaries: list[dict[str, Any] | None] = [None] * len(members)
     active = list(range(len(members)))
@@ -318,16 +398,17 @@ def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loop: float) -
     def end(k: int, status: str, reason: str | None, step: int) -> None:
         st.sync(k)
         members[k].state.step = step
-        summaries[k] = finish(members[k], writers[k], status, reason, t_loop)
+        summaries[k] = finish(members[k], writers[k], status, reason, t_loops[k])
         active.remove(k)
 
-    for st.step in range(1, cfg.steps + 1):
+    for st.step in range(st.step + 1, cfg.steps + 1):
         st.schedule_lr()
         probe = st.step % cfg.log_every == 0 or st.step == cfg.steps
         st.iteration(probe)
         st.check_finite()
         evaluate = bool(cfg.eval_every and st.step % cfg.eval_every == 0 and st.step != cfg.steps)
-        if not (probe or evaluate):
+        checkpoint = bool(cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0 and st.step != cfg.steps)
+        if not (probe or evaluate or checkpoint):
             continue
         for k, found in enumerate(st.monitor.read()):
             if found is not None and k in active:
@@ -344,10 +425,15 @@ def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loop: float) -
                     run.evaluate(writers[k])
             except Diverged as exc:
                 end(k, "diverged", exc.reason, exc.step)
+                continue
+            if checkpoint and writers[k].path is not None:
+                st.sync_all(k)
+                writers[k].checkpoint(resume_state(run, t_loops[k]))
         if not active:
             break
     for k in list(active):
         st.sync(k)
+        members[k].state.step = cfg.steps
         try:
             members[k].evaluate(writers[k])
         except Diverged as exc:
@@ -358,10 +444,15 @@ def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loop: float) -
 
 
 def train_group(specs: Sequence[RunSpec], run_dirs: Sequence[str | Path | None] | None = None, *,
-                lock: bool = True) -> list[dict[str, Any]]:
+                lock: bool = True, resume: bool = True) -> list[dict[str, Any]]:
     """Train the runs `specs` (one config, different seeds) as one vectorised model and return their
     summaries, in order; with `run_dirs`, each writes its own run directory, owned under its own lock
-    for the whole group (runs.RunBusy when another live process owns one)."""
+    for the whole group (runs.RunBusy when another live process owns one).
+
+    With `resume`, a member whose directory holds a usable resume checkpoint (``checkpoint_every``,
+    written by this or by a separate run: the format is the same) continues from it, as
+    trainer.train would; members that start from different steps train as separate stacks, one
+    after the other (a group killed at one checkpoint resumes as one stack)."""
     specs = list(specs)
     if not specs:
         return []
@@ -378,24 +469,30 @@ def train_group(specs: Sequence[RunSpec], run_dirs: Sequence[str | Path | None] 
                 locks.enter_context(runs.run_lock(p))
         writers = [runs.RunWriter(p) for p in paths]
         with deterministic(device):
-            members = [setup(spec, device) for spec in specs]
             environment = runs.environment(str(device))
-            started = _dt.datetime.now(_dt.timezone.utc).isoformat()
-            for run, writer in zip(members, writers):
-                run.signature_id = environment["numeric_signature"]["signature_id"]
-                writer.start(run.spec, {"environment": environment, "dataset": run.state.data.describe(),
-                                        "protocol": run.protocol, "started": started,
-                                        "vectorized": {"members": len(specs), "seeds": [s.seed for s in specs]}})
-            st = _StackedState(members, device)
-            t_loop = time.perf_counter()
-            try:
-                return _loop(st, writers, t_loop)
-            except BaseException as exc:
-                if not isinstance(exc, KeyboardInterrupt):
-                    for run, writer in zip(members, writers):
-                        if writer.path is not None and (runs.read_status(writer.path) or {}).get("status") == "running":
-                            writer.fail(st.step, exc)
-                raise
+            extra = {"vectorized": {"members": len(specs), "seeds": [s.seed for s in specs]}}
+            members, loop_s = [], []
+            for spec, writer in zip(specs, writers):
+                run, seconds = begin(spec, device, writer, environment, resume=resume, manifest_extra=extra)
+                members.append(run)
+                loop_s.append(seconds)
+            summaries: list[dict[str, Any] | None] = [None] * len(specs)
+            for start in sorted({m.start_step for m in members}):
+                idx = [i for i, m in enumerate(members) if m.start_step == start]
+                st = _StackedState([members[i] for i in idx], device)
+                now = time.perf_counter()
+                try:
+                    out = _loop(st, [writers[i] for i in idx], [now - loop_s[i] for i in idx])
+                except BaseException as exc:
+                    if not isinstance(exc, KeyboardInterrupt):
+                        for writer in writers:
+                            if writer.path is not None and \
+                                    (runs.read_status(writer.path) or {}).get("status") == "running":
+                                writer.fail(st.step, exc)
+                    raise
+                for i, sm in zip(idx, out):
+                    summaries[i] = sm
+            return summaries  # type: ignore[return-value]
 
 
 def execute_group(spec_dicts: list[dict[str, Any]], paths: list[str], threads: int,

@@ -151,6 +151,66 @@ def test_sigkilled_runs_resume_to_the_uninterrupted_result(tmp_path):
     assert [s.config.n_dis for s in specs] == [1, 1, 3, 5, 1]
 
 
+def _stalling_group(specs, paths, marker):
+    """train_group (--vectorize) until a member's probe record of step STALL_AT is written, then
+    hang until killed."""
+    from harness.vectorize import train_group
+
+    original = runs.RunWriter.history
+
+    def history(self, record):
+        original(self, record)
+        if record["step"] >= STALL_AT:
+            Path(marker).write_text("stalled")
+            time.sleep(600)
+
+    runs.RunWriter.history = history
+    train_group(specs, paths)
+
+
+# (variant, overrides, setting) of vectorised groups of two seeds: Adam with n_dis > 1, the penalty
+# stream and the lr schedule; RMSprop with clipping; spectral norm; simultaneous updates
+VEC_KILLED = [("wgan-gp", {"n_dis": 3, "lr_schedule": "linear"}, "2d"), ("wgan", {}, "authors"),
+              ("sngan", {}, "2d"), ("vanilla", {"update": "simultaneous"}, "2d")]
+
+
+def test_a_sigkilled_vectorised_group_resumes_to_the_uninterrupted_group(tmp_path):
+    from harness.vectorize import train_group
+
+    out = tmp_path / "out"
+    for i, (variant, o, st) in enumerate(VEC_KILLED):
+        specs = [resolve_run(variant, "ring8", seed, {**SMALL, **o, "checkpoint_every": 10, "vectorize": True},
+                             setting=st) for seed in (0, 1)]
+        marker = tmp_path / f"stalled-{i}"
+        pid = _forked(_stalling_group, specs, [runs.run_dir(out, s) for s in specs], marker)
+        try:
+            deadline = time.time() + 60
+            while not marker.exists() and time.time() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
+                time.sleep(0.02)
+            assert marker.exists(), f"{variant} never reached the stall point"
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        for spec in specs:
+            run = runs.run_dir(out, spec)
+            assert read_json(run / "status.json")["status"] == "running" and (run / runs.RESUME_FILE).exists()
+            assert torch.load(run / runs.RESUME_FILE, weights_only=True)["step"] == 10
+        # the same vectorised sweep again resumes both members as one stack
+        results = run_specs(specs, out, progress=False, references=False)
+        assert [r["status"] for r in results] == ["completed", "completed"]
+        plain = [resolve_run(variant, "ring8", seed, {**SMALL, **o}, setting=st) for seed in (0, 1)]
+        whole = [tmp_path / "whole" / s.run_id for s in plain]
+        train_group(plain, whole)  # the same group, never interrupted, never checkpointed
+        for spec, w in zip(specs, whole):
+            run = runs.run_dir(out, spec)
+            assert_same_result(w, run)
+            summary = read_json(run / "summary.json")
+            assert summary["resumed_at"] == [10] and summary["d_steps"] == 30 * spec.config.n_dis
+            assert read_json(run / "manifest.json")["vectorized"] == {"members": 2, "seeds": [0, 1]}
+            assert not (run / runs.RESUME_FILE).exists()
+
+
 def _interrupted(tmp_path, spec, at_step=17):
     """A run directory left `running` at `at_step` with a resume checkpoint at step 10 (in-process:
     the checkpoint's validation, not the kill, is under test here)."""
