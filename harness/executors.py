@@ -2,7 +2,8 @@
 Ray cluster: one started here for the sweep, or an existing one at ``--address``).
 
 A Ray task executes exactly what a pool worker executes (harness.worker._execute: the run's
-directory lock, one torch thread per run, resume from the run's checkpoint), after loading the
+directory lock, one torch thread per run, resume from the run's checkpoint; with --vectorize, one
+group of seeds, harness.vectorize.execute_group), after loading the
 parent's plugins and registering the variants the parent registered, so runs land in the same
 directories with the same bits. A run whose worker dies is retried by Ray (``max_retries``); the
 retry takes the dead worker's lock and resumes from ``resume.pt`` (or redoes the run without one).
@@ -116,14 +117,19 @@ def check_executor(executor: str, address: str | None = None, timeout_s: float =
                            "`ray start --head` or give the address it printed") from None
 
 
-def _ray_task(spec_dict: dict[str, Any], path: str, threads: int, wait: bool, variants: list[Any],
-              plugins: list[str]) -> dict[str, Any]:
-    """One run in a Ray worker: what a pool worker's initializer and task do (no parent watch: Ray
-    ends the workers of a driver that is gone)."""
+def _ray_task(spec_dict: dict[str, Any] | list[dict[str, Any]], path: str | list[str], threads: int, wait: bool,
+              variants: list[Any], plugins: list[str]) -> list[dict[str, Any]]:
+    """One run (or, with lists, one --vectorize group: harness.vectorize.execute_group) in a Ray
+    worker: what a pool worker's initializer and task do (no parent watch: Ray ends the workers of
+    a driver that is gone). Returns the runs' results."""
     from .worker import _execute, _worker_init
 
     _worker_init(variants, None, plugins)  # idempotent: a Ray worker runs many tasks
-    return _execute(spec_dict, path, threads, wait)
+    if isinstance(spec_dict, list):
+        from .vectorize import execute_group
+
+        return execute_group(spec_dict, list(path), threads, wait)
+    return [_execute(spec_dict, path, threads, wait)]
 
 
 def _portable_plugins(plugins: Sequence[str]) -> list[str]:
@@ -168,9 +174,10 @@ class RayExecutor:
             num_cpus=per_run,
             num_gpus=self.options.num_gpus or 0, max_retries=self.options.max_retries, retry_exceptions=False)
 
-    def map(self, tasks: Sequence[tuple[dict[str, Any], str]], wait: bool, variants: list[Any],
+    def map(self, tasks: Sequence[tuple[Any, Any]], wait: bool, variants: list[Any],
             plugins: Sequence[str]) -> Iterator[dict[str, Any]]:
-        """Submit every (spec dict, path) task, in order; yield results as they finish."""
+        """Submit every (spec dict, path) task (or ([spec dicts], [paths]) for a --vectorize group),
+        in order; yield the runs' results as their tasks finish."""
         from .spec import RunSpec
 
         ray = self.ray
@@ -183,15 +190,17 @@ class RayExecutor:
             while queue and (self.max_in_flight is None or len(pending) < self.max_in_flight):
                 spec_dict, path = queue.pop(0)
                 ref = self.remote.remote(spec_dict, path, self.threads, wait, variants_ref, plugins)
-                by_ref[ref] = RunSpec.from_dict(spec_dict).run_id
+                by_ref[ref] = [RunSpec.from_dict(d).run_id
+                               for d in (spec_dict if isinstance(spec_dict, list) else [spec_dict])]
                 pending.append(ref)
             ready, pending = ray.wait(pending, num_returns=1)
             for ref in ready:
                 try:
-                    yield ray.get(ref)
+                    results = ray.get(ref)
                 except Exception as exc:  # the task's retries are spent (its worker kept dying)
-                    yield {"run_id": by_ref[ref], "status": "failed", "step": None,
-                           "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+                    why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    results = [{"run_id": r, "status": "failed", "step": None, "reason": why} for r in by_ref[ref]]
+                yield from results
 
     def close(self) -> None:
         if self.owned and self.ray.is_initialized():

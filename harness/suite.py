@@ -194,18 +194,20 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
             on_result(res)
 
     def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
-        groups = _vector_groups(tasks)
-        if groups:  # --vectorize: each group of seeds is one task
-            _execute_groups(groups, threads, not first_pass, jobs, lambda res: done(res, first_pass))
-            tasks = [t for t in tasks if not any(t in g for g in groups)]
-        if remote is not None:  # Ray: every run is a task, longest first as in the pool
+        groups = _vector_groups(tasks)  # --vectorize: each group of seeds is one task
+        if remote is not None:  # Ray: every run (or group) is a task, longest first as in the pool
             from .plugins import LOADED
 
             variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
-            for res in remote.map([_task(p, ref) for p, ref in _longest_first(tasks)], not first_pass, variants,
-                                  list(LOADED)):
+            singles = [t for t in tasks if not any(t in g for g in groups)]
+            items = [([p.spec.to_dict() for p, _ in g], [str(p.path) for p, _ in g]) for g in groups]
+            items += [_task(p, ref) for p, ref in _longest_first(singles)]
+            for res in remote.map(items, not first_pass, variants, list(LOADED)):
                 done(res, first_pass)
             return
+        if groups:
+            _execute_groups(groups, threads, not first_pass, jobs, lambda res: done(res, first_pass))
+            tasks = [t for t in tasks if not any(t in g for g in groups)]
         if jobs <= 1 or len(tasks) <= 1:
             for p, ref in tasks:
                 done(_execute(*_task(p, ref), threads, not first_pass), first_pass)

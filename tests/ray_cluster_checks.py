@@ -14,6 +14,8 @@ C. a Ray worker SIGKILLed mid-run: Ray retries the task, the retry resumes from 
    run ends bit for bit where an uninterrupted run ends.
 D. the run-directory lock holds inside Ray workers: a run another process owns is skipped without
    a write, and with wait the worker blocks on the lock and runs it once the owner lets go.
+E. --vectorize on Ray: a group of seeds is one Ray task, whose members' directories hold the bits
+   of the same group trained in this process, locked by a Ray worker.
 """
 import contextlib
 import io
@@ -199,6 +201,23 @@ def check_locks(work: Path) -> None:
     print("D ok: a run owned elsewhere was skipped untouched, then waited for and run", flush=True)
 
 
+def check_vectorised_group(work: Path) -> None:
+    from harness.vectorize import train_group
+
+    specs = [resolve_run("sngan", "ring8", seed, {**SMALL, "vectorize": True}) for seed in (0, 1)]
+    results = run_specs(specs, work / "vec", executor="ray", progress=False, references=False)
+    assert [r["status"] for r in results] == ["completed", "completed"], results
+    train_group(specs, [work / "vec-inprocess" / s.run_id for s in specs])
+    pids = set()
+    for spec in specs:
+        run = runs.run_dir(work / "vec", spec)
+        assert_same_result(work / "vec-inprocess" / spec.run_id, run)
+        assert read_json(run / "manifest.json")["vectorized"] == {"members": 2, "seeds": [0, 1]}
+        pids.add(lock_pid(run))
+    assert len(pids) == 1 and os.getpid() not in pids, pids  # one task, in a Ray worker
+    print("E ok: a --vectorize group ran as one Ray task, bit for bit the group trained here", flush=True)
+
+
 def main(work: Path, ray_tmp: Path) -> None:
     import ray
 
@@ -214,6 +233,7 @@ def main(work: Path, ray_tmp: Path) -> None:
         check_parent_variant(work)
         check_killed_worker_resumes(work)
         check_locks(work)
+        check_vectorised_group(work)
     finally:
         ray.shutdown()
         holder.stdin.close()
