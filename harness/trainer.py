@@ -567,11 +567,15 @@ def restore(run: _Run, ckpt: dict[str, Any]) -> None:
     run.eval_time = t["eval_s"]
 
 
-def finish(run: _Run, writer: runs.RunWriter, status: str, reason: str | None, t_loop: float) -> dict[str, Any]:
-    """The summary (written last), samples, snapshots and final weights of a finished run."""
+def finish(run: _Run, writer: runs.RunWriter, status: str, reason: str | None, t_loop: float,
+           others_s: float = 0.0) -> dict[str, Any]:
+    """The summary (written last), samples, snapshots and final weights of a finished run.
+    `others_s`: seconds since `t_loop` spent on other runs' evaluations (a vectorised group's other
+    members), which are not this run's training time."""
     cfg, state = run.cfg, run.state
     noise = run.evaluation_noise() if status == "completed" else None
-    train_time = max(time.perf_counter() - t_loop - run.eval_time, 1e-9)  # the loop alone, probes included
+    # the loop alone, probes included
+    train_time = max(time.perf_counter() - t_loop - run.eval_time - others_s, 1e-9)
     metrics = run.metrics or {m: math.nan for m in run.evaluator.metrics}
     summary = {"status": status, "step": state.step, "reason": reason, "wall_time_s": time.perf_counter() - run.t0,
                "eval_time_s": run.eval_time, "train_time_s": train_time, "g_steps_per_s": state.step / train_time,

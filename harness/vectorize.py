@@ -398,7 +398,8 @@ def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loops: Sequenc
     def end(k: int, status: str, reason: str | None, step: int) -> None:
         st.sync(k)
         members[k].state.step = step
-        summaries[k] = finish(members[k], writers[k], status, reason, t_loops[k])
+        others = sum(m.eval_time for i, m in enumerate(members) if i != k)  # in the loop, not training k
+        summaries[k] = finish(members[k], writers[k], status, reason, t_loops[k], others)
         active.remove(k)
 
     for st.step in range(st.step + 1, cfg.steps + 1):

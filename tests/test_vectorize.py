@@ -170,3 +170,27 @@ def test_resume_checkpoints_pass_between_vectorised_and_separate_runs(tmp_path, 
         train(plain[seed], tmp_path / "whole" / str(seed))
         for d in ("vec", "sep"):
             _same_run(tmp_path / d / str(seed), tmp_path / "whole" / str(seed), spec_equal=False)
+
+
+def test_a_members_training_time_leaves_out_the_other_members_evaluations(tmp_path, monkeypatch):
+    """train_time_s of a vectorised member is the group's training time: every member's
+    evaluations (here made to take 1 s each) are taken out, not only its own."""
+    import time
+
+    from harness.trainer import _Run
+
+    generate = _Run.generate
+
+    def slow(self, z):  # inside _Run.evaluate's timing
+        time.sleep(1.0)
+        return generate(self, z)
+
+    monkeypatch.setattr(_Run, "generate", slow)
+    over = {**SMALL, "steps": 4, "eval_every": 2, "log_every": 4, "noise_banks": 0}
+    specs = [resolve_run("vanilla", "ring8", seed, over) for seed in (0, 1)]
+    out = train_group(specs, [tmp_path / str(s.seed) for s in specs])
+    for sm in out:
+        assert sm["eval_time_s"] >= 2.0  # its own two evaluations (steps 2 and 4)
+        assert sm["train_time_s"] < 0.9, sm["train_time_s"]  # 4 steps of 16-unit MLPs, not the other's evaluations
+    # member 0 finishes after its own final evaluation, member 1 after both
+    assert out[0]["wall_time_s"] >= 3.0 and out[1]["wall_time_s"] >= 4.0
