@@ -250,7 +250,8 @@ def _vector_groups(tasks: list[tuple[PlannedRun, bool]]) -> list[list[tuple[Plan
     for t in tasks:
         if not t[1] and t[0].spec.config.vectorize:
             groups.setdefault(group_key(t[0].spec), []).append(t)
-    return list(groups.values())
+    # longest first, as the pool orders single runs: members x D steps per G step x budget
+    return sorted(groups.values(), key=lambda g: -len(g) * g[0][0].spec.config.steps * (g[0][0].spec.config.n_dis + 1))
 
 
 def _execute_groups(groups: list[list[tuple[PlannedRun, bool]]], threads: int, wait: bool, jobs: int,

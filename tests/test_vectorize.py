@@ -194,3 +194,19 @@ def test_a_members_training_time_leaves_out_the_other_members_evaluations(tmp_pa
         assert sm["train_time_s"] < 0.9, sm["train_time_s"]  # 4 steps of 16-unit MLPs, not the other's evaluations
     # member 0 finishes after its own final evaluation, member 1 after both
     assert out[0]["wall_time_s"] >= 3.0 and out[1]["wall_time_s"] >= 4.0
+
+
+def test_groups_are_scheduled_longest_first():
+    from pathlib import Path
+
+    from harness.suite import PlannedRun, _vector_groups
+
+    def task(variant, seed, steps, setting="2d"):
+        spec = resolve_run(variant, "ring8", seed, {**SMALL, "steps": steps, "vectorize": True}, setting=setting)
+        return PlannedRun(spec, Path(spec.run_id), False), False
+
+    tasks = [task("vanilla", s, 10) for s in (0, 1)] + [task("sngan", s, 40) for s in (0, 1)] \
+        + [task("wgan", s, 10, "authors") for s in (0, 1)] + [task("vanilla", 5, 500)]  # a group of one
+    order = [(g[0][0].spec.variant, g[0][0].spec.config.steps, len(g)) for g in _vector_groups(tasks)]
+    # costs: 1 x 500 x 2 = 1000, 2 x 10 x (5 + 1) = 120 (n_dis 5), 2 x 40 x 2 = 160, 2 x 10 x 2 = 40
+    assert order == [("vanilla", 500, 1), ("sngan", 40, 2), ("wgan", 10, 2), ("vanilla", 10, 2)]
