@@ -54,9 +54,9 @@ def _forked(fn, *args, stderr=None):
         os._exit(code)
 
 
-def _stalling_train(spec, path, marker):
-    """Train until the probe record of step STALL_AT is written, then hang until killed: history
-    and evaluations then hold records past the checkpoint at step 10."""
+def _stall_at_probe(marker):
+    """From now on in this process, writing a probe record of step STALL_AT or later marks `marker`
+    and hangs until killed: history and evaluations then hold records past the checkpoint at 10."""
     original = runs.RunWriter.history
 
     def history(self, record):
@@ -66,6 +66,11 @@ def _stalling_train(spec, path, marker):
             time.sleep(600)
 
     runs.RunWriter.history = history
+
+
+def _stalling_train(spec, path, marker):
+    """Train until the probe record of step STALL_AT is written, then hang until killed."""
+    _stall_at_probe(marker)
     train(spec, path)
 
 
@@ -156,15 +161,7 @@ def _stalling_group(specs, paths, marker):
     hang until killed."""
     from harness.vectorize import train_group
 
-    original = runs.RunWriter.history
-
-    def history(self, record):
-        original(self, record)
-        if record["step"] >= STALL_AT:
-            Path(marker).write_text("stalled")
-            time.sleep(600)
-
-    runs.RunWriter.history = history
+    _stall_at_probe(marker)
     train_group(specs, paths)
 
 
