@@ -74,6 +74,20 @@ def _stalling_train(spec, path, marker):
     train(spec, path)
 
 
+def _kill_at_stall(marker, fn, *args):
+    """fn(*args, marker) in a forked child, SIGKILLed once it has reached its stall point."""
+    pid = _forked(fn, *args, marker)
+    try:
+        deadline = time.time() + 60
+        while not marker.exists() and time.time() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
+            time.sleep(0.02)
+        assert marker.exists(), f"{fn.__name__} never reached its stall point ({marker.name})"
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
+
 # (variant, overrides, setting): alternating updates; simultaneous; n_dis > 1 with the penalty
 # stream and the linear lr schedule; RMSprop with clipping and its own n_dis = 5; spectral norm
 # (seed 1 for the second vanilla run: one directory per run)
@@ -121,17 +135,7 @@ def test_sigkilled_runs_resume_to_the_uninterrupted_result(tmp_path):
     specs = [resolve_run(v, "ring8", seed, {**SMALL, **o, "checkpoint_every": 10}, setting=st)
              for v, seed, o, st in KILLED]
     for i, spec in enumerate(specs):
-        marker = tmp_path / f"stalled-{i}"
-        pid = _forked(_stalling_train, spec, runs.run_dir(tmp_path / "out", spec), marker)
-        try:
-            deadline = time.time() + 60
-            while not marker.exists() and time.time() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
-                time.sleep(0.02)
-            assert marker.exists(), f"{spec.run_id} never reached the stall point"
-        finally:
-            os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        _kill_at_stall(tmp_path / f"stalled-{i}", _stalling_train, spec, runs.run_dir(tmp_path / "out", spec))
     killed = [runs.run_dir(tmp_path / "out", s) for s in specs]
     for run in killed:
         assert read_json(run / "status.json")["status"] == "running"
@@ -178,17 +182,7 @@ def test_a_sigkilled_vectorised_group_resumes_to_the_uninterrupted_group(tmp_pat
     for i, (variant, o, st) in enumerate(VEC_KILLED):
         specs = [resolve_run(variant, "ring8", seed, {**SMALL, **o, "checkpoint_every": 10, "vectorize": True},
                              setting=st) for seed in (0, 1)]
-        marker = tmp_path / f"stalled-{i}"
-        pid = _forked(_stalling_group, specs, [runs.run_dir(out, s) for s in specs], marker)
-        try:
-            deadline = time.time() + 60
-            while not marker.exists() and time.time() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
-                time.sleep(0.02)
-            assert marker.exists(), f"{variant} never reached the stall point"
-        finally:
-            os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        _kill_at_stall(tmp_path / f"stalled-{i}", _stalling_group, specs, [runs.run_dir(out, s) for s in specs])
         for spec in specs:
             run = runs.run_dir(out, spec)
             assert read_json(run / "status.json")["status"] == "running" and (run / runs.RESUME_FILE).exists()
