@@ -277,6 +277,19 @@ class _State:
         else:
             self.g_step(probe)
 
+    def advance(self) -> tuple[bool, bool, bool]:
+        """G step `self.step` (set by the loop) with its D steps, folded into the divergence monitor;
+        returns whether this step probes, evaluates and writes a resume checkpoint (the last step
+        does neither of the latter two: the final evaluation and finish follow it)."""
+        cfg, step = self.cfg, self.step
+        self.schedule_lr()
+        probe = step % cfg.log_every == 0 or step == cfg.steps
+        self.iteration(probe)
+        self.check_finite()
+        evaluate = bool(cfg.eval_every and step % cfg.eval_every == 0 and step != cfg.steps)
+        checkpoint = bool(cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step != cfg.steps)
+        return probe, evaluate, checkpoint
+
     def check_finite(self) -> None:
         """Fold this step's losses into the device-side divergence monitor (no host sync)."""
         if self.monitor is None:
@@ -442,13 +455,8 @@ def loop(run: _Run, writer: runs.RunWriter, progress: bool = False, t_loop: floa
         bar = tqdm(total=cfg.steps, initial=run.start_step, desc=run.spec.run_id, unit="step", leave=False)
     try:
         for state.step in range(run.start_step + 1, cfg.steps + 1):
-            state.schedule_lr()
-            probe = state.step % cfg.log_every == 0 or state.step == cfg.steps
-            state.iteration(probe)
-            state.check_finite()
-            evaluate = bool(cfg.eval_every and state.step % cfg.eval_every == 0 and state.step != cfg.steps)
-            checkpoint = bool(writer.path is not None and cfg.checkpoint_every
-                              and state.step % cfg.checkpoint_every == 0 and state.step != cfg.steps)
+            probe, evaluate, checkpoint = state.advance()
+            checkpoint = checkpoint and writer.path is not None
             if probe or evaluate or checkpoint:  # the only host syncs of the divergence check
                 state.raise_if_diverged()
             if probe:

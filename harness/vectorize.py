@@ -403,12 +403,7 @@ def _loop(st: _StackedState, writers: Sequence[runs.RunWriter], t_loops: Sequenc
         active.remove(k)
 
     for st.step in range(st.step + 1, cfg.steps + 1):
-        st.schedule_lr()
-        probe = st.step % cfg.log_every == 0 or st.step == cfg.steps
-        st.iteration(probe)
-        st.check_finite()
-        evaluate = bool(cfg.eval_every and st.step % cfg.eval_every == 0 and st.step != cfg.steps)
-        checkpoint = bool(cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0 and st.step != cfg.steps)
+        probe, evaluate, checkpoint = st.advance()
         if not (probe or evaluate or checkpoint):
             continue
         for k, found in enumerate(st.monitor.read()):
