@@ -195,19 +195,20 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
 
     def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
         groups = _vector_groups(tasks)  # --vectorize: each group of seeds is one task
+        grouped = {id(t) for g in groups for t in g}
+        singles = [t for t in tasks if id(t) not in grouped]
         if remote is not None:  # Ray: every run (or group) is a task, longest first as in the pool
             from .plugins import LOADED
 
             variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
-            singles = [t for t in tasks if not any(t in g for g in groups)]
-            items = [([p.spec.to_dict() for p, _ in g], [str(p.path) for p, _ in g]) for g in groups]
+            items = [_group_task(g) for g in groups]
             items += [_task(p, ref) for p, ref in _longest_first(singles)]
             for res in remote.map(items, not first_pass, variants, list(LOADED)):
                 done(res, first_pass)
             return
         if groups:
             _execute_groups(groups, threads, not first_pass, jobs, lambda res: done(res, first_pass))
-            tasks = [t for t in tasks if not any(t in g for g in groups)]
+            tasks = singles
         if jobs <= 1 or len(tasks) <= 1:
             for p, ref in tasks:
                 done(_execute(*_task(p, ref), threads, not first_pass), first_pass)
@@ -254,11 +255,16 @@ def _vector_groups(tasks: list[tuple[PlannedRun, bool]]) -> list[list[tuple[Plan
     return sorted(groups.values(), key=lambda g: -len(g) * g[0][0].spec.config.steps * (g[0][0].spec.config.n_dis + 1))
 
 
+def _group_task(group: list[tuple[PlannedRun, bool]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """A vectorised group as the arguments of harness.vectorize.execute_group: spec dicts, paths."""
+    return [p.spec.to_dict() for p, _ in group], [str(p.path) for p, _ in group]
+
+
 def _execute_groups(groups: list[list[tuple[PlannedRun, bool]]], threads: int, wait: bool, jobs: int,
                     done: Callable[[dict[str, Any]], None]) -> None:
     from .vectorize import execute_group
 
-    args = [([p.spec.to_dict() for p, _ in g], [str(p.path) for p, _ in g], threads, wait) for g in groups]
+    args = [(*_group_task(g), threads, wait) for g in groups]
     if jobs <= 1 or len(groups) <= 1:
         for a in args:
             for res in execute_group(*a):
