@@ -4,7 +4,8 @@ Paper: Miyato et al., "Spectral Normalization for Generative Adversarial Network
 reference code pfnet-research/sngan_projection: spectral norm on every D layer with one power
 iteration per step, hinge loss, Adam lr 2e-4, betas (0, 0.9), 5 D steps (the ResNet setting).
 Options: ``--set loss=nonsaturating`` (their standard-CNN setting, with betas (0.5, 0.999) and
-n_dis 1).
+n_dis 1). That setting's optimiser values (Adam 2e-4, betas (0.5, 0.999), one D step) are a
+published point of every tuning study (`gan-harness tune`); its loss is not, being the method.
 """
 from harness.variant import Variant
 
@@ -15,4 +16,5 @@ VARIANT = Variant(
     defaults=dict(loss="hinge", penalty="none", constraint="spectral_norm", n_dis=5,
                   optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.9),
     options={"loss=nonsaturating": "the standard-CNN setting's loss"},
+    published={"SN-GAN standard-CNN optimiser": dict(beta1=0.5, beta2=0.999, n_dis=1)},
 )

@@ -1246,7 +1246,8 @@ def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Seque
                            f"needs at least {MIN_SEEDS} (3 or more recommended)")
     if len(set(spec_suite.seeds)) != len(spec_suite.seeds):
         raise HarnessError(f"--seeds: a seed is listed twice ({', '.join(map(str, spec_suite.seeds))})")
-    specs = expand_suite(spec_suite.with_(variants=(variant,)), overrides, device=device)
+    # under a tuned setting the candidate trains with the reference's tuned values (it claims to be it)
+    specs = expand_suite(spec_suite.with_(variants=(variant,), tuned_as={variant: against}), overrides, device=device)
     base = None
     if baseline is not None:
         base, _ = load_side(resolve_baseline_arg(baseline), "baseline")

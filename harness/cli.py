@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "case-insensitive) or mixtures such as ring:modes=8,radius=1,sigma=0.01")
     r.add_argument("--seeds", type=parse_seeds, help="seeds, e.g. 0,1,2 or 0-4 (replaces the suite's)")
     r.add_argument("--setting", default=None,
-                   help="named hyper-parameter setting of every run (default: the suite's; see `gan-harness list "
-                        "settings`), e.g. authors for each variant's published image-scale values")
+                   help="named hyper-parameter setting of every run, or a tuned setting file (*.json, from "
+                        "`gan-harness tune`) (default: the suite's; see `gan-harness list settings`), e.g. authors "
+                        "for each variant's published image-scale values")
     r.add_argument("--steps", type=str, help="G steps per run (same as --set steps=N)")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="override any hyper-parameter, repeatable (see `gan-harness list keys`)")
@@ -116,6 +117,58 @@ def build_parser() -> argparse.ArgumentParser:
                         "temp_dir (repeatable)")
     r.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
                    help="import a module or .py file that registers variants/parts first (repeatable)")
+
+    t = sub.add_parser("tune", help="a fair fight: tune every variant on its own knobs with the same N points "
+                                    "(published values included) on tuning seeds, then train the chosen points on "
+                                    "disjoint report seeds; writes a tuned setting file and the study report")
+    t.add_argument("--suite", default=None, help="suite whose variants, data sets, budget and report seeds the study "
+                                                 "uses (default: quick)")
+    t.add_argument("--variants", type=_csv, help="comma-separated variants (replaces the suite's)")
+    t.add_argument("--datasets", type=parse_datasets, help="comma-separated data sets (replaces the suite's)")
+    t.add_argument("--n", type=int, default=12, help="configurations per variant and data set, the same for every "
+                                                    "variant, published points included (default 12)")
+    t.add_argument("--tuning-seeds", type=parse_seeds, default=[1000],
+                   help="seeds the points are trained on for selection (default 1000); disjoint from --report-seeds")
+    t.add_argument("--finalists", type=int, default=3,
+                   help="the best F points of each variant on the tuning seeds are also trained on --final-seeds, "
+                        "and the choice is the best by the mean over all their seeds (default 3; 0: choose on the "
+                        "tuning seeds alone)")
+    t.add_argument("--final-seeds", type=parse_seeds, default=None,
+                   help="seeds the finalists are also trained on (default 1001,1002)")
+    t.add_argument("--report-seeds", type=parse_seeds, default=None,
+                   help="seeds the chosen points are trained on for the report (default: 0-4)")
+    t.add_argument("--setting", default="authors",
+                   help="base setting: the values a point does not set (default authors: each variant's own optimiser)")
+    t.add_argument("--incumbent", default=None,
+                   help="a plain setting whose regime is one more point of every variant, each part's weight (lambda, "
+                        "c) at the variant's published value (default: the suite's own setting, e.g. 2d; 'none': no "
+                        "such point)")
+    t.add_argument("--knobs", type=_csv, default=None, help="tune only these knobs (default: every declared knob)")
+    t.add_argument("--range", dest="ranges", action="append", default=[], metavar="KNOB=LOW:HIGH[:log|linear]",
+                   help="replace a knob's declared range (or KNOB=a|b|c for choices), repeatable")
+    t.add_argument("--objective", default=None,
+                   help="METRIC[,TIEBREAK] selection maximises in its good direction (default per data set: "
+                        "modes_covered_k,hq_fraction where modes are counted)")
+    t.add_argument("--sampler-seed", type=int, default=0, help="seed of the quasi-random sample (default 0)")
+    t.add_argument("--steps", type=str, help="G steps per run (same as --set steps=N)")
+    t.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a hyper-parameter of every run (a knob may not be set: it is tuned)")
+    t.add_argument("--name", default=None, help="name of the tuned setting (default tuned-<suite>)")
+    t.add_argument("--out", type=Path, help="runs directory (default runs/tune-<suite>)")
+    t.add_argument("--setting-out", type=Path, help="tuned setting file to write (default <out>/<name>.json)")
+    t.add_argument("--report-out", type=Path, help="study report directory (default <out>/report)")
+    t.add_argument("--no-report", action="store_true", help="no study report")
+    t.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    t.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
+    t.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    t.add_argument("--vectorize", action="store_true", help="train each point's seeds as one batched model")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--executor", default="local", help="local (default) or ray")
+    t.add_argument("--address", default=None, help="--executor ray: an existing cluster, HOST:PORT (or auto)")
+    t.add_argument("--ray-option", dest="ray_options", action="append", default=[], metavar="NAME=VALUE",
+                   help="--executor ray options, as for run (repeatable)")
+    t.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
+                   help="import a module or .py file that registers variants/parts (and declares their knobs) first")
 
     e = sub.add_parser("evaluate", help="score samples from any GAN; prints one JSON object")
     e.add_argument("samples", type=Path, help="an .npy, .npz or .pt file of samples")
@@ -305,6 +358,77 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .data import canonical_dataset
+    from .plugins import load_plugins
+    from .settings import get_setting
+    from .space import Knob
+    from .spec import parse_set
+    from .suite import SUITES, default_jobs
+    from .tune import Objective, Study, run_study
+    from .variant import canonical_variant
+
+    load_plugins(args.plugins)
+    suite = SUITES.get(args.suite or "quick")
+    changes: dict[str, Any] = {"setting": get_setting(args.setting).name,
+                               "seeds": tuple(args.report_seeds or range(5))}
+    if args.variants:
+        changes["variants"] = tuple(dict.fromkeys(canonical_variant(v) for v in args.variants))
+    if args.datasets:
+        changes["datasets"] = tuple(dict.fromkeys(canonical_dataset(d) for d in args.datasets))
+    suite = suite.with_(**changes)
+    overrides = parse_set(args.sets)
+    if args.steps is not None:
+        overrides.update(parse_set([f"steps={args.steps}"]))
+    if args.vectorize:
+        overrides["vectorize"] = True
+    study = Study(suite, n=args.n, tuning_seeds=tuple(args.tuning_seeds), overrides=overrides,
+                  ranges=tuple(Knob.parse(r) for r in args.ranges), knobs=tuple(args.knobs) if args.knobs else None,
+                  objective=Objective.parse(args.objective) if args.objective else None,
+                  sampler_seed=args.sampler_seed, device=args.device, name=args.name or "",
+                  incumbent=_incumbent(args.incumbent, suite), finalists=args.finalists,
+                  final_seeds=tuple(args.final_seeds or ((1001, 1002) if args.finalists else ())))
+    from .tune import plan_study
+
+    for (v, d), (knobs, _) in plan_study(study).items():  # every name, range and count checked before work
+        tuned = sorted({k.name for k in knobs} & set(overrides))
+        if tuned:
+            raise HarnessError(f"--set {', '.join(tuned)}: a tuned knob of {v} cannot also be fixed (use --knobs "
+                               f"to tune fewer)")
+    out = args.out or Path("runs") / f"tune-{suite.name}"
+    _check_out_dir(out, "--out")
+    setting_out = args.setting_out or out / f"{study.setting_name}.json"
+    report_out = None if args.no_report else (args.report_out or out / "report")
+    if report_out is not None:
+        _check_out_dir(report_out, "--report-out")
+    if args.jobs is not None and args.jobs < 1:
+        raise HarnessError(f"--jobs must be >= 1, got {args.jobs}")
+    jobs = args.jobs or (1 if args.device.startswith("cuda") else default_jobs())
+    ray_options = _check_executor(args)
+    files = run_study(study, out, setting_out=setting_out, report_out=report_out, jobs=jobs, threads=args.threads,
+                      progress=not args.quiet, executor=args.executor, address=args.address,
+                      ray_options=ray_options, command="gan-harness tune " + " ".join(sys.argv[2:]))
+    for name, path in files.items():
+        if name in ("setting", "md", "figure") or name == "report-seeds md":
+            print(f"{name}: {path}", file=sys.stderr)
+    return 0
+
+
+def _incumbent(name: str | None, suite: Any) -> str | None:
+    """--incumbent: 'none', a setting's name, or by default the suite's own setting when it is a
+    plain one other than the base (a suite under a tuned setting: that study's incumbent, so the
+    study's command reproduces its points)."""
+    from .settings import get_setting
+    from .suite import SUITES
+
+    if name is not None:
+        return None if name.lower() == "none" else get_setting(name).name
+    own = get_setting(SUITES.get(suite.name).setting)
+    if own.per_variant:
+        return own.provenance.get("incumbent_setting")
+    return None if own.name == suite.setting else own.name
+
+
 def _json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     notes = []
@@ -467,6 +591,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("settings (--setting NAME):")
         for name, st in SETTINGS.items():
             values = ", ".join(f"{k}={v}" for k, v in st.overrides.items()) or "no overrides"
+            if st.per_variant:
+                values += "; tuned per variant and data set: " + ", ".join(
+                    f"{v} on {d}" for v, by_ds in sorted(st.per_variant.items()) for d in sorted(by_ds))
             print(f"  {name:16s} {st.description} [{values}]")
     if what in ("all", "metrics"):
         print("metrics:")
@@ -479,7 +606,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "evaluate": cmd_evaluate, "report": cmd_report, "record": cmd_record, "check": cmd_check,
+COMMANDS = {"run": cmd_run, "tune": cmd_tune, "evaluate": cmd_evaluate, "report": cmd_report, "record": cmd_record, "check": cmd_check,
             "list": cmd_list}
 
 

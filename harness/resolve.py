@@ -67,12 +67,14 @@ def check_device(device: str) -> torch.device:
 
 def resolve_run(variant: str, dataset: str, seed: int, overrides: Mapping[str, Any] | None = None,
                 device: str = "cpu", suite_overrides: Mapping[str, Any] | None = None,
-                grid: Mapping[str, Any] | None = None, setting: str = DEFAULT_SETTING) -> RunSpec:
+                grid: Mapping[str, Any] | None = None, setting: str = DEFAULT_SETTING,
+                tuned_as: str | None = None) -> RunSpec:
     """Validate names and values and build the RunSpec (raises HarnessError before any work).
     Layers, lowest first: data set defaults < variant defaults < setting (harness.settings) < suite
     overrides < grid point < overrides. Names are stored canonically: the variant's registered name
     (SN-GAN -> sngan), the data set's canonical name (RING8 -> ring8; a family member with its
-    parameters sorted and defaults filled in)."""
+    parameters sorted and defaults filled in). `tuned_as`: under a tuned setting, take that
+    variant's values (a candidate checked against a reference trains with the reference's)."""
     variant = canonical_variant(variant)
     dataset = canonical_dataset(dataset)
     v = get_variant(variant)
@@ -80,11 +82,12 @@ def resolve_run(variant: str, dataset: str, seed: int, overrides: Mapping[str, A
     ds_defaults = dataset_defaults(dataset)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise HarnessError(f"seed must be a non-negative integer, got {seed!r}")
-    cfg = make_config(ds_defaults, v.defaults, chosen.overrides, suite_overrides or {}, grid or {}, overrides or {})
+    laid = chosen.values_for(canonical_variant(tuned_as) if tuned_as else variant, dataset)
+    cfg = make_config(ds_defaults, v.defaults, laid, suite_overrides or {}, grid or {}, overrides or {})
     check_choices(cfg)
     check_device(device)
     return RunSpec(variant=variant, dataset=dataset, seed=int(seed), config=cfg, device=device,
-                   grid=dict(sorted((grid or {}).items())), setting=setting)
+                   grid=dict(sorted((grid or {}).items())), setting=chosen.name)
 
 
 def make_dataset(name: str, config: Config) -> Dataset:

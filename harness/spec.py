@@ -271,6 +271,9 @@ class SuiteSpec:
     description: str = ""
     setting: str = "authors"  # the named hyper-parameter setting of every run (harness.settings)
     grid: Mapping[str, tuple] = field(default_factory=dict)  # key -> values every run takes (--grid adds to it)
+    #: variant -> the variant whose values a tuned setting gives it (a candidate checked against a
+    #: reference is trained with the reference's tuned values); {}: each its own
+    tuned_as: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> "SuiteSpec":
         return dataclasses.replace(self, **changes)

@@ -28,24 +28,28 @@ from .worker import FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, _execute, _finished_s
 
 SUITES: Registry[SuiteSpec] = Registry("suite")
 
-# The quick suite: the four reference variants on both 2-D mixtures, 3 seeds, under the 2-d setting
-# (harness.settings: equal G and D steps for every variant), a budget that fits in <= 10 minutes on
-# a 2-core machine (measured figures in the README; chosen by the sweep in reports/sweep-2d).
-QUICK_OVERRIDES: dict[str, Any] = {"steps": 2500, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500}
+# The quick suite: the four reference variants on both 2-D mixtures, 5 seeds (the fewest at which
+# Holm over the 6 pairs can reach 0.05), each variant under its own tuned values (the tuned-2d setting:
+# the tuning study reports/tune-2d, N = 12 points per variant on seed 1000, published values included;
+# docs/TUNING.md), seeds vectorised, a budget that fits in <= 10 minutes on a 2-core machine (README).
+QUICK_OVERRIDES: dict[str, Any] = {"steps": 2500, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500,
+                                   "vectorize": True}
 SUITES.register("quick", SuiteSpec(
-    name="quick", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8", "grid25"), seeds=(0, 1, 2),
-    overrides=QUICK_OVERRIDES, setting="2d",
-    description="4 variants x ring8, grid25 x 3 seeds on 2-D mixtures, equal budgets (CPU, minutes)"))
+    name="quick", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8", "grid25"),
+    seeds=(0, 1, 2, 3, 4), overrides=QUICK_OVERRIDES, setting="tuned-2d",
+    description="4 variants x ring8, grid25 x 5 seeds on 2-D mixtures, each variant tuned on its own knobs "
+                "(setting tuned-2d), equal G-step budgets (CPU, minutes)"))
 
-# The regression-check suite (gan-harness check; baselines/ci.json): the quick suite's 2-d setting on
-# ring8 at 1,000 G steps, 22 seeds: enough for the check's exact rank tests to judge a 3-seed
-# candidate (seconds per run) at alpha / m (docs/CHECK.md), and to show the rare failed runs of a
-# reference variant. Cheap enough to train a candidate inside a user's test suite.
+# The regression-check suite (gan-harness check; baselines/ci.json): ring8 under the quick suite's
+# tuned setting (each variant its own tuned values) at 1,000 G steps, 22 seeds: enough for the
+# check's exact rank tests to judge a 3-seed candidate at alpha / m (docs/CHECK.md), and to show the
+# rare failed runs of a reference variant. Cheap enough to train a candidate inside a user's test suite.
 CI_OVERRIDES: dict[str, Any] = {"steps": 1000, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500}
 SUITES.register("ci", SuiteSpec(
     name="ci", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8",), seeds=tuple(range(22)),
-    overrides=CI_OVERRIDES, setting="2d",
-    description="regression-check suite: 4 variants x ring8 x 22 seeds, 1,000 G steps (baselines/ci.json)"))
+    overrides=CI_OVERRIDES, setting="tuned-2d",
+    description="regression-check suite: 4 variants x ring8 x 22 seeds, 1,000 G steps, setting tuned-2d "
+                "(baselines/ci.json)"))
 
 # The image track's 1,000-mode benchmark: budget chosen so the suite fits in <= 30 minutes on a
 # 2-core CPU (measured figures in the README); scale it up on a GPU with --device cuda --set steps=...
@@ -91,7 +95,7 @@ def expand_suite(suite: SuiteSpec, overrides: Mapping[str, Any] | None = None, d
         raise HarnessError(f"suite {suite.name!r} has no runs (variants, datasets and seeds must be non-empty)")
     points = grid_points({**suite.grid, **(grid or {})})  # a --grid key replaces the suite's own
     specs = [resolve_run(v, d, s, overrides, device=device, suite_overrides=suite.overrides, grid=point,
-                         setting=suite.setting)
+                         setting=suite.setting, tuned_as=suite.tuned_as.get(v))
              for d in suite.datasets for v in suite.variants for point in points for s in suite.seeds]
     check_preconditions(specs)
     return specs

@@ -21,12 +21,23 @@ class Variant:
     description: str = ""
     reference: str = ""  # paper and the reference code its defaults come from
     options: Mapping[str, str] = field(default_factory=dict)  # documented alternatives, e.g. {"loss=saturating": "..."}
+    #: further value sets its authors (or the protocol it comes from) published, by source, laid over
+    #: `defaults`; `gan-harness tune` always includes them as points (e.g. WGAN-GP's 2-D toy values)
+    published: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for key in self.defaults:
-            if key not in FIELDS:
-                raise HarnessError(f"variant {self.name!r}: " + unknown_key_message(key, sorted(FIELDS)))
-        make_config(self.defaults)  # validates values, e.g. an unknown loss name
+        for where, layer in [("", self.defaults)] + [(f" (published {s!r})", v) for s, v in self.published.items()]:
+            for key in layer:
+                if key not in FIELDS:
+                    raise HarnessError(f"variant {self.name!r}{where}: " + unknown_key_message(key, sorted(FIELDS)))
+            make_config(self.defaults, layer)  # validates values, e.g. an unknown loss name
+        from .settings import METHOD_FIELDS
+
+        for source, values in self.published.items():
+            method = sorted(set(values) & set(METHOD_FIELDS))
+            if method:
+                raise HarnessError(f"variant {self.name!r}: published values {source!r} set {', '.join(method)}, "
+                                   f"which is the method, not a hyper-parameter")
 
 
 # The reference variants (baselines/) are declared under this entry-point group in pyproject.toml,

@@ -20,7 +20,7 @@ def protocol(n_eval: int = 2500, steps: int = STEPS, n_dis: int | None = 1, **ev
     return {"evaluator": {"n_eval": n_eval, "n_w1": 1000, "reference_seed": 0, **evaluator},
             "budget": budget,
             "eval_latent": f"{n_eval} x N(0, I_16) from the run seed's 'eval' stream",
-            "metric_versions": {"modes_covered": "1", "hq_fraction": "1", "reverse_kl": "1",
+            "metric_versions": {"modes_covered_k": "1", "modes_covered": "1", "hq_fraction": "1", "reverse_kl": "1",
                                 "frechet_distance": "1", "w1": "1"}}
 
 

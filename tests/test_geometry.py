@@ -276,9 +276,10 @@ def no_training(monkeypatch):
 
 @pytest.mark.parametrize("args, out, report", [
     ([], "runs/quick", "reports/quick"),
-    (["--variants", "Vanilla,WGAN,WGAN-GP,SN-GAN", "--datasets", "RING8,grid25", "--seeds", "0-2"],
+    (["--variants", "Vanilla,WGAN,WGAN-GP,SN-GAN", "--datasets", "RING8,grid25", "--seeds", "0-4"],
      "runs/quick", "reports/quick"),  # the suite's own lists, spelled otherwise: still the suite as defined
-    (["--setting", "2d", "--out", "runs/quick"], "runs/quick", "reports/quick"),
+    (["--setting", "tuned-2d", "--out", "runs/quick"], "runs/quick", "reports/quick"),
+    (["--setting", "2d"], "runs/quick", "runs/quick/report"),
     (["--variants", "wgan-gp", "--datasets", "ring8", "--seeds", "0", "--out", "o1"], "o1", "o1/report"),
     (["--variants", "wgan-gp"], "runs/quick", "runs/quick/report"),
     (["--datasets", "grid25"], "runs/quick", "runs/quick/report"),

@@ -155,3 +155,28 @@ def test_evaluator_is_independent_of_the_run_and_of_sample_order(mixture):
     for k in ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance", "w1"):
         assert a[k] == pytest.approx(b[k], rel=1e-9)
     assert a["w1"] < 0.35 and a["frechet_distance"] < 0.05  # sampling noise of two draws
+
+
+def test_modes_covered_k_needs_a_tenth_of_a_perfect_share_per_mode():
+    from harness.metrics.modes import min_count
+
+    ring = get_dataset("ring8")
+    assert min_count(2500, 8) == 32 and min_count(2500, 25) == 10 and min_count(80, 8) == 1
+    # 2,500 samples: mode 0 holds exactly k = 32 HQ samples, mode 1 holds 31, mode 2 holds 2437; the rest none
+    x = np.concatenate([np.repeat(ring.centres[0:1], 32, 0), np.repeat(ring.centres[1:2], 31, 0),
+                        np.repeat(ring.centres[2:3], 2437, 0)])
+    m = mode_metrics(x, ring.centres, ring.sigma)
+    assert m["modes_covered"] == 3 and m["modes_covered_k"] == 2
+    # a sample just outside 3 sigma is not high quality, so it does not count towards k
+    far = ring.centres[0] + np.array([3.0001 * ring.sigma, 0.0])
+    y = x.copy()
+    y[0] = far
+    assert mode_metrics(y, ring.centres, ring.sigma)["modes_covered_k"] == 1
+
+
+def test_uniform_noise_covers_most_grid25_modes_by_veegan_count_but_none_with_k():
+    grid = get_dataset("grid25")
+    lo, hi = grid.centres.min(0) - 3 * grid.sigma, grid.centres.max(0) + 3 * grid.sigma
+    u = np.random.default_rng(0).uniform(lo, hi, (2500, 2))
+    m = mode_metrics(u, grid.centres, grid.sigma)
+    assert m["modes_covered"] >= 15 and m["modes_covered_k"] == 0

@@ -25,7 +25,7 @@ def test_readme_commands_name_only_known_subcommands_and_flags():
     parser = build_parser()
     for line in re.findall(r"^gan-harness (.*?)(?:\s+#.*)?$", README.read_text(), flags=re.M):
         args = line.split()
-        if args and args[0] in ("run", "report", "evaluate", "record", "check"):
+        if args and args[0] in ("run", "tune", "report", "evaluate", "record", "check"):
             ns = parser.parse_args(args)  # raises on an unknown flag
             assert ns.command == args[0]
 

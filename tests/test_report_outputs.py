@@ -577,3 +577,61 @@ def test_the_report_states_the_setting_of_every_trained_row(tmp_path):
     assert "Hyper-parameter setting: 2d for vanilla" in out["tex_appendix"].read_text()
     rows = read_csv(out["csv"])
     assert {(r["variant"], r["setting"]) for r in rows} == {("vanilla", "2d"), ("wgan", "authors"), ("real", "")}
+
+
+# ----------------------------------------------------------------------------- findings first, verdict of every run
+def test_the_report_opens_with_findings_that_name_each_failure(five, tmp_path):
+    add_references(five)
+    for s in range(5):  # 'twin' scores as 'good' does: the two differ by no test
+        make_run(five, "twin", "ring8", s, mixture_metrics(7.8 - 0.1 * s, hq=0.9), summary_extra={"eval_noise": {
+            "n_banks": 5, "sd": {"modes_covered": 0.4, "hq_fraction": 0.005}, "mean": {}}})
+    out = write_report(five, tmp_path / "out", formats=("md", "html", "csv"), figures=False)
+    md = out["md"].read_text()
+    assert re.findall(r"^## .*$", md, re.M)[0] == "## Findings"  # the first section after the title
+    findings = md.split("## Findings")[1].split("\n## ")[0]
+    assert "ring8: setting not recorded; budget 1000 G steps per run at batch size 256, 5 seeds per variant " \
+           "(0, 1, 2, 3, 4)." in findings
+    # the failed variant, its labels and how often, from the verdicts; the stable ones
+    assert "ring8 verdicts: bad: diverged in 1 of 5 seeds (bad/ring8/seed-4 at step 321: loss_d is NaN), " \
+           "collapsed in 4 of 5 seeds (Modes covered 2.7–3 of 8). Stable in every seed: good, mid, twin." in findings
+    # the main metric of every variant against the real sample and the best null row
+    assert "ring8, Modes covered ↑, mean over seeds: bad 2.85 (4/5 runs; 1 diverged) (≈ null), good 7.80, " \
+           "mid 5.80 (≈ null), twin 7.60 (real sample 8.00; best null row, Uniform box, 6.70)." in findings
+    # a difference is called significant only where the pairwise tests say so
+    pairs = {(r["a"], r["b"]): r for r in read_csv(out["pairwise_csv"]) if r["metric"] == "modes_covered"}
+    said = re.search(r"Significant differences on Modes covered \(Holm-adjusted p < 0.05\): ([^.]*)\.",
+                     findings).group(1).split(", ")
+    stated = {tuple(x.split(" better than ")) for x in said}
+    tested = {(r["better"], r["b"] if r["better"] == r["a"] else r["a"]) for r in pairs.values()
+              if r["significant"] == "true"}
+    assert stated == tested and ("good", "mid") in stated and not {("good", "twin"), ("twin", "good")} & stated
+    # the HTML page has them first too, in its summary section
+    page = out["html"].read_text()
+    assert page.index('<section id="summary"><h2>Findings</h2>') < page.index('id="run-verdicts"') < \
+        page.index('id="methods"')
+
+
+def test_findings_say_when_nothing_can_be_significant(tmp_path):
+    root = build(tmp_path / "runs", n_seeds=3, diverge=())
+    md = write_report(root, tmp_path / "out", formats=("md",), figures=False)["md"].read_text()
+    findings = md.split("## Findings")[1].split("\n## ")[0]
+    assert "ring8 significance: no variant is significantly better than every other on any metric. " \
+           "Significance is out of reach on" in findings
+    assert "Significant differences" not in findings and "Highest mean" not in findings
+
+
+def test_the_report_has_a_verdict_row_for_every_run(five, tmp_path):
+    out = write_report(five, tmp_path / "out", formats=("md", "csv"), figures=False)
+    md = out["md"].read_text()
+    assert md.index("## Findings") < md.index("## Verdict of every run") < md.index("## How the numbers are made")
+    header = "| variant | data set | seed | verdict | step | reason |"
+    assert header in md
+    rows = [line.split(" | ") for line in table_lines(md, "## Verdict of every run")]
+    per_run = {(r["variant"], r["dataset"], r["seed"]): (r["verdict"], r["verdict_step"], r["verdict_reason"])
+               for r in read_csv(out["csv"]) if r["reference"] == "false"}
+    assert len(rows) == len(per_run) == 15  # one row per trained run, none for the reference rows
+    table = {(r[0][2:], r[1], r[2]): (r[3], r[4], r[5][:-2]) for r in rows}
+    assert table.keys() == per_run.keys()
+    for key, (label, step, reason) in table.items():
+        assert (label, reason) == per_run[key][::2] and step == (per_run[key][1] or "–"), key
+    assert table[("bad", "ring8", "4")] == ("diverged", "321", "loss_d is NaN")

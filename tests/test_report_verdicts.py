@@ -202,15 +202,67 @@ def test_not_converged_while_still_improving_beyond_noise():
     assert judge(evals([1, 2, 3, 4, 5, 6, 7, 8]), eval_noise=noise(modes=0.3)).label == "stable"  # at its target
 
 
-def test_vanishing_g_gradient_needs_both_small_g_gradient_and_zero_d_loss():
-    g = [0.5] * 10 + [1e-6] * 6
-    ld = [1.3] * 10 + [1e-4] * 6
-    v = judge(evals([8] * 8), hist=history(g, ld))
-    assert v.label == "vanishing-G-gradient" and v.step == 550
-    # non-saturating G: tiny gradient but D's loss is not 0
-    assert judge(evals([8] * 8), hist=history(g, [1.3] * 16)).label == "stable"
-    # only the very last row: shorter than 20% of the history
-    assert judge(evals([8] * 8), hist=history([0.5] * 15 + [1e-6], [1.3] * 15 + [1e-4])).label == "stable"
+# G's gradient norm 0.5 for 10 history rows (steps 50-500), then 1000-fold smaller from step 550 on
+FALL = [0.5] * 10 + [5e-4] * 6
+LOSS_D = [1.3] * 10 + [1e-4] * 6
+
+
+def both_scales(e, g=FALL, ld=LOSS_D, **kw):
+    """The verdict at the stored scale and with every gradient norm and D loss x 1e-3 (as a clipped
+    critic gives): (label, step, flags) must not depend on the scale."""
+    vs = [judge(e, hist=history([x * s for x in g], [x * s for x in ld]), **kw) for s in (1.0, 1e-3)]
+    assert [(v.label, v.step, v.flags, v.unjudged) for v in vs[1:]] == [(vs[0].label, vs[0].step, vs[0].flags,
+                                                                        vs[0].unjudged)]
+    return vs[0]
+
+
+def test_vanishing_g_gradient_fires_on_a_1000_fold_fall_with_null_level_samples():
+    v = both_scales(evals([8] * 8, hq=0.012))  # 0.012 - 0.01 <= 3 x 0.005: no better than the null row
+    assert v.label == "underfit" and v.flags == ("underfit", "vanishing-G-gradient")
+    # real samples, but short of every mode: the label itself, from the first row of the fall
+    v = both_scales(evals([6] * 8))
+    assert (v.label, v.step, v.flags) == ("vanishing-G-gradient", 550, ("vanishing-G-gradient",))
+    assert "below 0.01 x its early level 0.5 (median over steps 50-150" in v.reason
+    assert "steps 550-800 (6 rows" in v.reason and "0.001 x the early level" in v.reason
+    assert "hq_fraction 0.9 at the end is better than the best null reference (0.01)" in v.reason
+    assert "modes_covered 6 at the end is short of its target 8" in v.reason
+
+
+def test_vanishing_g_gradient_is_not_called_when_g_reached_good_quality_and_every_mode():
+    # the same 1000-fold fall, but the samples beat the null row and cover all 8 modes: an equilibrium
+    v = both_scales(evals([8] * 8, hq=0.9))
+    assert v.label == "stable" and "vanishing-G-gradient" not in v.flags
+
+
+def test_vanishing_g_gradient_ignores_the_absolute_scale_of_a_clipped_critic():
+    # a weight-clipped WGAN: G's gradient ~2e-4 and D's loss ~1e-3 from the first row on, 8/8 modes.
+    # The old rule (grad_norm_g < 1e-3 and |loss_d| < 1e-2 over the last 20 % of rows) fired from step 50.
+    g = [2e-4 * (1 + 0.3 * math.sin(i)) for i in range(16)]
+    ld = [-1e-3 * (1 + 0.2 * math.cos(i)) for i in range(16)]
+    assert max(g) < 1e-3 and max(abs(x) for x in ld) < 1e-2  # every row met the old absolute condition
+    assert both_scales(evals([8] * 8), g=g, ld=ld).label == "stable"
+    # a small gradient that does not fall is no vanishing gradient even where the run is short of its modes
+    assert both_scales(evals([6] * 8), g=g, ld=ld).label == "stable"
+
+
+def test_vanishing_g_gradient_thresholds_and_what_it_needs():
+    e = evals([6] * 8)
+    # only the very last row fell: shorter than 20 % of the history
+    assert judge(e, hist=history([0.5] * 15 + [5e-4], [1.3] * 16)).label == "stable"
+    # a 50-fold fall is above 0.01 x the early level; below 0.05 x it
+    fifty = history([0.5] * 10 + [0.01] * 6, [1.3] * 16)
+    assert judge(e, hist=fifty).label == "stable"
+    assert judge(e, hist=fifty, vanish_grad_ratio=0.05).label == "vanishing-G-gradient"
+    # the early level is a median: one large gradient in the first rows does not make a fall
+    spike = history([50.0, 0.5, 0.5] + [0.5] * 7 + [0.1] * 6, [1.3] * 16)
+    assert judge(e, hist=spike).label == "stable"
+    # it fell, but without a null level nobody can say whether G still learned: not judged, not stable
+    v = judge(e, hist=history(FALL, LOSS_D), null_levels=None)
+    assert v.label == "not-judged" and "vanishing-G-gradient" in v.unjudged
+    assert "whether G still learned cannot be judged" in v.reason
+    # too few history rows to compare an early level with a trailing run
+    v = judge(e, hist=history([0.5], [1.3]))
+    assert "vanishing-G-gradient" in v.unjudged and "1 history row(s) with grad_norm_g, need 2" in v.reason
 
 
 def test_precedence_and_flags():
@@ -227,7 +279,10 @@ def test_bad_thresholds_are_one_line_errors():
     for kwargs, match in [(dict(late_fraction=0.0), "late_fraction"), (dict(collapse_fraction=-1), "collapse_fraction"),
                           (dict(alpha=1.0), "alpha"), (dict(min_late_evals=1), "min_late_evals"),
                           (dict(collapse_min_evals=1.5), "collapse_min_evals"),
-                          (dict(collapse_drop=float("inf")), "collapse_drop")]:
+                          (dict(collapse_drop=float("inf")), "collapse_drop"),
+                          (dict(vanish_grad_ratio=1.0), "vanish_grad_ratio"),
+                          (dict(vanish_early_fraction=0.0), "vanish_early_fraction"),
+                          (dict(vanish_early_fraction=0.9), "vanish_early_fraction")]:
         with pytest.raises(HarnessError, match=match):
             Thresholds(**kwargs)
 

@@ -24,7 +24,7 @@ import torch
 
 from ..errors import HarnessError
 from ..metrics.distances import frechet_distance_samples, wasserstein1_exact
-from ..metrics.modes import HQ_THRESHOLD, mode_metrics, nearest_centres
+from ..metrics.modes import HQ_THRESHOLD, KEEP_FRACTION, mode_metrics, nearest_centres
 from ..rng import generator
 from .base import DATASETS, Dataset, DatasetFamily, Evaluator
 
@@ -110,7 +110,7 @@ class Mixture(Dataset):
 
 
 class MixtureEvaluator(Evaluator):
-    metrics = ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance", "w1")
+    metrics = ("modes_covered_k", "modes_covered", "hq_fraction", "reverse_kl", "frechet_distance", "w1")
 
     def __init__(self, data: Mixture, n_eval: int, n_w1: int):
         self.data = data
@@ -153,7 +153,8 @@ class MixtureEvaluator(Evaluator):
 
     def protocol(self) -> dict[str, Any]:
         out = {"n_eval": self.n_eval, "n_w1": self.n_w1, "reference_seed": REFERENCE_SEED,
-               "hq_threshold_sigma": HQ_THRESHOLD, "mode_metrics": "VEEGAN (Srivastava et al. 2017)"}
+               "hq_threshold_sigma": HQ_THRESHOLD, "mode_metrics": "VEEGAN (Srivastava et al. 2017)",
+               "modes_covered_k": f"modes with >= ceil({KEEP_FRACTION} N / K) high-quality samples"}
         if self.data.geometry_in_protocol:
             out["data"] = {"name": self.data.name, "n_modes": self.data.n_modes, "sigma": self.data.sigma}
         return out

@@ -47,7 +47,9 @@ class MetricInfo:
 
 METRICS: Registry[MetricInfo] = Registry("metric")
 _ROLES = {
-    "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0, headline=True,
+    "modes_covered_k": dict(main=True, target="n_modes", resolution=1.0, headline=True,
+                            label="Modes covered (>= k HQ)", symbol="Modes≥k"),
+    "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0,
                           label="Modes covered", symbol="Modes"),
     "hq_fraction": dict(quality=True, percent=True, headline=True, label="High-quality samples", symbol="HQ"),
     "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL"),
@@ -62,6 +64,8 @@ _ROLES = {
     "coverage": dict(percent=True, label="Coverage", symbol="Cov."),
 }
 for _name, _hib, _desc in [
+    ("modes_covered_k", True, "2-D: modes holding >= k high-quality samples, k = ceil(0.1 N / K) (a tenth of a "
+                              "perfect sampler's share; uniform noise reaches it in no grid25 mode)"),
     ("modes_covered", True, "2-D: modes that are the nearest centre of >= 1 high-quality sample (VEEGAN); "
                             "stacked digits: distinct classifier label triples among all samples"),
     ("hq_fraction", True, "fraction of samples within 3 sigma of their nearest centre (VEEGAN); perfect = 0.989"),

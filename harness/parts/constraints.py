@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..registry import Registry
+from ..space import Knob, declare_knobs
 
 
 def _noop(d: nn.Module, clip_value: float) -> None:
@@ -41,3 +42,5 @@ CONSTRAINTS: Registry[Constraint] = Registry("constraint")
 CONSTRAINTS.register("none", Constraint(description="no constraint"))
 CONSTRAINTS.register("clip", Constraint(after_step=clip_weights, description="clip D's weights to [-clip_value, clip_value] after each D step (WGAN)"))
 CONSTRAINTS.register("spectral_norm", Constraint(on_build=spectral_norm_all, description="spectral norm on every D layer (SN-GAN)"))
+# Clipping's bound, two decades around WGAN's 0.01 (harness.space: what `gan-harness tune` searches).
+declare_knobs("constraint", "clip", Knob("clip_value", "log", 1e-3, 1e-1))

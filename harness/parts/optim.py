@@ -6,6 +6,7 @@ from typing import Callable, Iterable
 import torch
 
 from ..registry import Registry
+from ..space import Knob, declare_knobs
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter], float, float, float], torch.optim.Optimizer]
 
@@ -17,3 +18,6 @@ OPTIMIZERS.register("adam", lambda params, lr, b1, b2: torch.optim.Adam(params, 
 # RMSprop as in the WGAN reference code (PyTorch defaults otherwise; betas unused).
 OPTIMIZERS.register("rmsprop", lambda params, lr, b1, b2: torch.optim.RMSprop(params, lr=lr, foreach=True))
 OPTIMIZERS.register("sgd", lambda params, lr, b1, b2: torch.optim.SGD(params, lr=lr, foreach=True))
+# Adam's betas, from beta1 = 0 (SN-GAN, WGAN-GP's ResNet scripts) to 0.9, and beta2 from 0.9 (WGAN-GP,
+# SN-GAN) to 0.999 (DCGAN). RMSprop and SGD own no knob beyond the shared learning rates.
+declare_knobs("optimizer", "adam", Knob("beta1", "linear", 0.0, 0.9), Knob("beta2", "linear", 0.9, 0.999))

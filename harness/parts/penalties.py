@@ -9,6 +9,7 @@ import torch
 
 from ..registry import Registry
 from ..rng import uniform
+from ..space import Knob, declare_knobs
 
 Tensor = torch.Tensor
 Penalty = Callable[[torch.nn.Module, Tensor, Tensor, torch.Generator], Optional[Tensor]]
@@ -50,3 +51,9 @@ PENALTIES: Registry[Penalty] = Registry("penalty")
 PENALTIES.register("none", no_penalty)
 PENALTIES.register("gp", gradient_penalty)
 PENALTIES.register("r1", r1_penalty)
+
+# The weight each penalty owns, over a range that spans the published values: lambda = 10 (WGAN-GP on
+# images) and 0.1 (its authors' 2-D toy script, gan_toy.py); R1's gamma from 0.1 to 100 (Mescheder et
+# al. 2018). harness.space: what `gan-harness tune` searches.
+declare_knobs("penalty", "gp", Knob("penalty_weight", "log", 1e-2, 1e2))
+declare_knobs("penalty", "r1", Knob("penalty_weight", "log", 1e-2, 1e2))

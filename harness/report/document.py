@@ -7,6 +7,7 @@ import math
 from collections import Counter
 from typing import Any, Sequence
 
+from ..metrics import METRICS
 from . import fmt, stats
 from .analysis import X_AXES, Analysis, DatasetResult
 from .collect import REAL, display_scale, higher_is_better
@@ -473,40 +474,182 @@ def protocol_blocks(ds: DatasetResult) -> list[Block]:
             Table(["field", "value"], env, set(), "ll")]
 
 
-def summary_items(analysis: Analysis, skipped: Sequence[str]) -> list[str]:
-    """The findings, first: per data set what is significant, what cannot be reached, and which
-    runs failed and why."""
+# ----------------------------------------------------------------------------- findings
+FAILURES = tuple(lb for lb in LABELS if lb not in ("stable", "not-judged"))
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n} of {total} seed{'s' if total != 1 else ''}"
+
+
+def _plain(x: float) -> str:
+    return f"{x:g}"
+
+
+def _range(values: Sequence[float]) -> str:
+    """"3" or "2.7–3" (the runs' values, lowest to highest)."""
+    vals = sorted(v for v in values if not math.isnan(v))
+    if not vals:
+        return fmt.NA
+    return _plain(vals[0]) if vals[0] == vals[-1] else f"{_plain(vals[0])}–{_plain(vals[-1])}"
+
+
+def _regime_text(ds: DatasetResult) -> str:
+    """The data set's regime (setting names) and budget (G steps, batch size, seeds) in one sentence."""
+    runs = ds.trained_runs
+    settings: dict[str, list[str]] = {}
+    for k in ds.rows:
+        for name in sorted({r.setting for r in ds.groups[k].runs}):
+            settings.setdefault(name, []).append(variant_name(k))
+    if not settings:
+        regime = "no trained runs"
+    elif len(settings) == 1:
+        name = next(iter(settings))
+        regime = f"setting {name}" if name else "setting not recorded"
+    else:
+        regime = "settings " + "; ".join(f"{name or 'not recorded'} ({', '.join(keys)})"
+                                         for name, keys in settings.items())
+    steps = fmt.span([r.steps for r in runs]) if any(r.steps is not None for r in runs) else fmt.NA
+    batches = sorted({str(r.config.get("batch_size")) for r in runs if r.config.get("batch_size") is not None})
+    seeds = sorted({r.seed for r in runs})
+    per_row = sorted({len(ds.groups[k].runs) for k in ds.rows})
+    per = (f"{per_row[0]}" if len(per_row) == 1 else f"{per_row[0]}–{per_row[-1]}") if per_row else "0"
+    text = (f"{ds.name}: {regime}; budget {steps} G steps per run at batch size {' / '.join(batches) or fmt.NA}, "
+            f"{per} seed{'s' if per != '1' else ''} per variant ({', '.join(map(str, seeds))})")
+    n_dis = {k: xs for k, xs in ds.n_dis.items() if xs and xs != [1]}
+    if n_dis:
+        text += "; D steps per G step: " + ", ".join(f"{variant_name(k)} {'/'.join(map(str, xs))}"
+                                                     for k, xs in n_dis.items())
+    if ds.has_grid:
+        text += f"; {len(ds.rows)} grid points"
+    return text + "."
+
+
+def _failure_detail(ds: DatasetResult, analysis: Analysis, label: str, runs: Sequence) -> str:
+    """What the runs with `label` have in common: the modes left (collapsed), where and why (diverged)."""
+    if label == "collapsed":
+        metric = next((m for m in ds.metrics if METRICS.get(m).collapse), None)
+        k = runs[0].n_modes
+        if metric and k:
+            return f" ({metric_label(metric)} {_range([r.metrics.get(metric, math.nan) for r in runs])} of {k})"
+    if label == "diverged":
+        shown = "; ".join(f"{r.label} at step {analysis.verdicts[r.label].step}: {analysis.verdicts[r.label].reason}"
+                          for r in runs[:3])
+        return f" ({shown}" + (f"; and {len(runs) - 3} more" if len(runs) > 3 else "") + ")"
+    return ""
+
+
+def _verdict_text(ds: DatasetResult, analysis: Analysis) -> str:
+    """Per variant what failed, in how many seeds, and which variants were stable in every seed."""
+    sentences, stable = [], []
+    for k in ds.rows:
+        runs = [r for r in ds.groups[k].runs if r.label in analysis.verdicts]
+        if not runs:
+            continue
+        by_label: dict[str, list] = {}
+        for r in runs:
+            by_label.setdefault(analysis.verdicts[r.label].label, []).append(r)
+        if set(by_label) == {"stable"}:
+            stable.append(variant_name(k))
+            continue
+        parts = [f"{lb} in {_share(len(by_label[lb]), len(runs))}" + _failure_detail(ds, analysis, lb, by_label[lb])
+                 for lb in FAILURES if lb in by_label]
+        parts += [f"{lb} in {_share(len(by_label[lb]), len(runs))}" for lb in ("stable", "not-judged")
+                  if lb in by_label]
+        sentences.append(f"{variant_name(k)}: " + ", ".join(parts) + ".")
+    if stable:
+        sentences.append(f"Stable in every seed: {', '.join(stable)}.")
+    elif ds.rows:
+        sentences.append("No variant was stable in every seed.")
+    return f"{ds.name} verdicts: " + " ".join(sentences)
+
+
+def _mean_text(ds: DatasetResult, key: str, metric: str) -> str:
+    """The row's mean (in the metric's display unit); runs that are infinite or have no value are
+    counted apart: "2.85 (4/5 runs; 1 diverged)", "∞ (3/3 runs)"."""
+    s = ds.cells[(key, metric)]
+    if s.n == s.n_total:
+        return fmt.num(s.mean * scale(metric))
+    inf = sum(math.isinf(v) for v in s.values)
+    apart = [f"{inf} {fmt.INF}"] * bool(inf) + [f"{s.n_nan} {_nan_label(ds, key, metric)}"] * bool(s.n_nan)
+    if not s.n:
+        return " and ".join(apart)
+    return f"{fmt.num(s.mean * scale(metric))} ({s.n}/{s.n_total} runs; {', '.join(apart)})"
+
+
+def _metric_text(ds: DatasetResult, metric: str) -> str:
+    """Each trained row's mean of `metric` against the real sample and the best null row."""
+    unit = " (%)" if scale(metric) != 1 else ""
+    rows = ", ".join(f"{variant_name(k)} {_mean_text(ds, k, metric)}"
+                     + (f" ({NEAR_NULL})" if ds.near_null.get((k, metric)) else "") for k in ds.rows)
+    refs = [f"real sample {_mean_text(ds, k, metric)}" for k in ds.references if ds.groups[k].variant == REAL]
+    if ds.null_row.get(metric):
+        null = ds.null_row[metric]
+        refs.append(f"best null row, {variant_name(ds.groups[null].variant)}, {_mean_text(ds, null, metric)}")
+    return (f"{ds.name}, {metric_label(metric)}{unit} {arrow(metric)}, mean over seeds: {rows}"
+            + (f" ({'; '.join(refs)})" if refs else "") + ".")
+
+
+def _significance_text(ds: DatasetResult, analysis: Analysis) -> str:
+    """What the tests mark significant (best rows, differences of the main metric), and what the seeds
+    cannot reach; nothing is called a difference that the tests do not mark."""
+    best = [f"{variant_name(ds.best[m])} on {metric_label(m)}" for m in ds.metrics if ds.best[m]]
+    text = f"{ds.name} significance: " + (("significantly best: " + "; ".join(best) + ".") if best
+                                          else "no variant is significantly better than every other on any metric.")
+    main = ds.main_metric
+    if main in ds.metrics and ds.reach[main].reachable:
+        sig = [c for c in ds.comparisons[main] if c.significant and c.better]
+        level = f"Holm-adjusted p < {analysis.level:g}"
+        if sig:
+            text += (f" Significant differences on {metric_label(main)} ({level}): "
+                     + ", ".join(f"{variant_name(c.better)} better than "
+                                 f"{variant_name(c.b if c.better == c.a else c.a)}" for c in sig) + ".")
+        else:
+            text += f" No difference on {metric_label(main)} is significant ({level})."
+    out = [m for m in ds.metrics if not ds.reach[m].reachable]
+    if out and ds.rows:
+        reach = ds.reach[out[0]]
+        need = stats.seeds_needed(reach.m, analysis.level) if reach.m else None
+        text += (f" Significance is out of reach on {', '.join(metric_label(m) for m in out)} with "
+                 f"{_sizes_text(reach.sizes) if reach.sizes else 'these'} seeds"
+                 + (f" (needs ≥ {need} per variant)" if need else "") + "; see the differences to the baseline.")
+    return text
+
+
+def findings_items(analysis: Analysis, skipped: Sequence[str]) -> list[str]:
+    """What was found, first, in sentences that can be quoted as they are, per data set: the regime and
+    budget; which variants failed how often and how (from the verdicts), which were stable; the main
+    (and quality) metric of each variant against the real sample and the best null row; and what the
+    tests mark significant (only that is called a difference)."""
     items = []
     for ds in analysis.datasets:
-        best = [f"{variant_name(ds.best[m])} on {metric_label(m)}" for m in ds.metrics if ds.best[m]]
-        text = f"`{ds.name}`: " + (("significantly best: " + "; ".join(best) + ".") if best
-                                   else "no variant is significantly better than every other on any metric.")
-        out = [m for m in ds.metrics if not ds.reach[m].reachable]
-        if out and ds.rows:
-            need = stats.seeds_needed(ds.reach[out[0]].m, analysis.level) if ds.reach[out[0]].m else None
-            text += (f" Significance is out of reach on {', '.join(metric_label(m) for m in out)} with "
-                     f"{_sizes_text(ds.reach[out[0]].sizes) if ds.reach[out[0]].sizes else 'these'} seeds"
-                     + (f" (needs ≥ {need} per variant)" if need else "") + "; see the differences to "
-                     "the baseline.")
-        main = ds.main_metric
-        if main and main in ds.metrics and ds.rows:
-            loc = {k: ds.cells[(k, main)].location for k in ds.rows}
-            finite = {k: v for k, v in loc.items() if not math.isnan(v)}
-            if finite:
-                top = (max if higher_is_better(main) else min)(finite, key=finite.get)
-                text += (f" Highest mean {metric_label(main)}" if higher_is_better(main) else
-                         f" Lowest mean {metric_label(main)}") + f": {variant_name(top)} ({fmt.cell(ds.cells[(top, main)], scale(main))})."
-        counts = Counter(analysis.verdicts[r.label].label for r in ds.trained_runs if r.label in analysis.verdicts)
-        if counts:
-            text += " Verdicts: " + ", ".join(f"{n} {lab}" for lab, n in sorted(counts.items())) + "."
-        items.append(text)
-        for r in ds.trained_runs:
-            if r.status.get("status") == "diverged":
-                items.append(f"Failed run `{r.label}`: diverged at step {r.status.get('step')}: "
-                             f"{r.status.get('reason') or 'no reason recorded'}.")
+        items.append(_regime_text(ds))
+        if ds.rows:
+            items.append(_verdict_text(ds, analysis))
+        for m in dict.fromkeys([ds.main_metric, ds.quality_metric]):
+            if m and m in ds.metrics and ds.rows:
+                items.append(_metric_text(ds, m))
+        if ds.rows:
+            items.append(_significance_text(ds, analysis))
     if skipped:
         items.append(f"{len(skipped)} input(s) skipped or incomplete (listed below).")
     return items
+
+
+def run_verdict_table(analysis: Analysis) -> Table:
+    """One row per trained run: variant (row), data set, seed, verdict label, step, reason (with the
+    other conditions that hold)."""
+    rows = []
+    for ds in analysis.datasets:
+        for k in ds.rows:
+            for r in ds.groups[k].runs:
+                vd = analysis.verdicts.get(r.label)
+                if vd is None:
+                    continue
+                also = [f for f in vd.flags if f != vd.label]
+                rows.append([k, ds.name, str(r.seed), vd.label, "–" if vd.step is None else str(vd.step),
+                             vd.reason + (f" (also {', '.join(also)})" if also else "")])
+    return Table(["variant", "data set", "seed", "verdict", "step", "reason"], rows, set(), "llrlrl")
 
 
 def rules_text(analysis: Analysis) -> list[str]:
@@ -546,7 +689,13 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
              + f": {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
              f"{len(variants)} variant(s) ({', '.join(variants)})."),
     ]
-    blocks.append(Summary("Summary", summary_items(analysis, skipped)))
+    blocks.append(Summary("Findings", findings_items(analysis, skipped)))
+    if analysis.verdicts:
+        blocks += [Heading("Verdict of every run", 2, anchor="run-verdicts"),
+                   Para("One row per trained run: the verdict (the first condition that holds, in the order of "
+                        "[METHODS.md](METHODS.md); `stable` only when every check could be judged), the step where "
+                        "it began (– for a state) and the reason; other conditions that hold are listed as “also”."),
+                   run_verdict_table(analysis)]
     blocks += [Heading("How the numbers are made", 2, anchor="methods")] + [Para(t) for t in rules_text(analysis)]
     if skipped:
         blocks += [Heading("Skipped or incomplete inputs", 2), Items(list(skipped))]

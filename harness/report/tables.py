@@ -146,8 +146,9 @@ def _anchors(blocks: Sequence[Block]) -> dict[int, str]:
 
 def _toc(blocks: Sequence[Block], ids: dict[int, str]) -> str:
     items, open_sub = [], False
-    if any(isinstance(b, Summary) for b in blocks):
-        items.append('<li><a href="#summary">Summary</a></li>')
+    summary = next((b for b in blocks if isinstance(b, Summary)), None)
+    if summary is not None:
+        items.append(f'<li><a href="#summary">{_inline_html(summary.title)}</a></li>')
     for i, b in enumerate(blocks):
         if i not in ids:
             continue

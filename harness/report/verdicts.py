@@ -27,9 +27,16 @@ A run gets one label, the first of these that holds; every one that holds is kep
    variance by an F test at level ``alpha`` (late values: n - 1 degrees of freedom; the noise sd:
    n_banks - 1). After a collapse event the late window starts at it: a level shift is not an
    oscillation (nor a hop, nor a trend).
-6. ``vanishing-G-gradient``: ``grad_norm_g`` < ``vanish_grad_g`` and ``|loss_d|`` <
-   ``vanish_loss_d`` on every history row of a trailing run covering at least
-   ``vanish_tail_fraction`` of the rows.
+6. ``vanishing-G-gradient``: relative to the run's own scale (the size of losses and gradients
+   depends on the loss and the constraint, e.g. a weight-clipped critic's, not on failure):
+   ``grad_norm_g`` < ``vanish_grad_ratio`` x its early level (the median over the first
+   ``vanish_early_fraction`` of the history rows) on every row of a trailing run that covers at
+   least ``vanish_tail_fraction`` of the rows (after the early ones). Not when the run's outcome
+   says G still learned: the final quality metric is better than the best null row by more than
+   ``quality_margin`` x its noise sd (not underfit) *and* the main metric reached its target (all
+   of the data set's modes; a metric without a target: the quality condition alone) -- a gradient
+   may shrink at a good equilibrium. When the gradient fell but the quality cannot be judged, the
+   check is not judged.
 7. ``not-converged``: the main metric still improves over the late evaluations: the slope of a
    linear fit is positive (in the metric's good direction) by a one-sided t test against the noise
    sd at level ``alpha``, and the metric has not reached its target.
@@ -75,8 +82,8 @@ class Thresholds:
     collapse_drop: float = 5.0  # collapsed (event): a drop of > this x the noise sd below the peak ...
     collapse_min_evals: int = 2  # ... that holds for at least this many evaluations, up to the end
     count_noise_floor: float = 0.5  # noise sd of a mode count without mode_counts: at least this
-    vanish_grad_g: float = 1e-3  # G's total gradient norm below this ...
-    vanish_loss_d: float = 1e-2  # ... while |D's loss| is below this ...
+    vanish_grad_ratio: float = 1e-2  # G's gradient norm below this x its early level (a 100-fold fall) ...
+    vanish_early_fraction: float = 0.15  # ... the early level: its median over this first fraction of the rows ...
     vanish_tail_fraction: float = 0.2  # ... over at least this fraction of the history rows, at the end
 
     def __post_init__(self) -> None:
@@ -86,6 +93,11 @@ class Thresholds:
                 raise HarnessError(f"threshold {f.name}={v!r}: must be a finite number >= 0")
         if not 0 < self.late_fraction <= 1 or not 0 < self.vanish_tail_fraction <= 1:
             raise HarnessError("late_fraction and vanish_tail_fraction must be in (0, 1]")
+        if not 0 < self.vanish_grad_ratio < 1:
+            raise HarnessError(f"threshold vanish_grad_ratio={self.vanish_grad_ratio!r}: must be in (0, 1)")
+        if not 0 < self.vanish_early_fraction or self.vanish_early_fraction + self.vanish_tail_fraction > 1:
+            raise HarnessError(f"threshold vanish_early_fraction={self.vanish_early_fraction!r}: must be > 0 and "
+                               f"leave room for vanish_tail_fraction={self.vanish_tail_fraction!r} (sum <= 1)")
         if not 0 < self.alpha < 1:
             raise HarnessError(f"threshold alpha={self.alpha!r}: must be in (0, 1)")
         if self.collapse_fraction > 1:
@@ -476,21 +488,70 @@ def check_mode_hopping(run: _Run) -> Check:
     return CLEAR
 
 
-def check_vanishing_g_gradient(history: pd.DataFrame | None,
-                               th: Thresholds = Thresholds()) -> Check:
-    if history is None or history.empty or not {"grad_norm_g", "loss_d", "step"} <= set(history.columns):
-        return _not_judged("no history with grad_norm_g and loss_d")
-    h = history.sort_values("step", kind="stable")
-    g = pd.to_numeric(h["grad_norm_g"], errors="coerce").to_numpy(np.float64)
-    ld = pd.to_numeric(h["loss_d"], errors="coerce").to_numpy(np.float64)
-    cond = np.isfinite(g) & np.isfinite(ld) & (g < th.vanish_grad_g) & (np.abs(ld) < th.vanish_loss_d)
-    run = _trailing_run(cond)
-    need = max(1, math.ceil(th.vanish_tail_fraction * len(cond)))
-    if run < need:
+def _fmt_step(steps: np.ndarray, i: int, j: int) -> str:
+    return f"step {int(steps[i])}" if i == j else f"steps {int(steps[i])}-{int(steps[j])}"
+
+
+def _learned(run: _Run) -> tuple[bool, str] | Check:
+    """Whether the run's outcome shows that G learned: its final quality metric is better than the
+    best null row by more than quality_margin x its noise sd, and its main metric reached its target
+    (where it has one); without either to compare, it does not. (answer, what was compared), or why
+    it cannot be judged."""
+    evidence: list[bool] = []
+    texts: list[str] = []
+    q = _quality_margin(run)
+    if isinstance(q, Check):
+        if q.state == "not-judged":
+            return q
+        texts.append("no quality metric to compare with the null rows")
+    else:
+        metric_q, value, null, sd_q = q
+        evidence.append(_better(metric_q, value, null) > run.th.quality_margin * sd_q)
+        texts.append(f"{metric_q} {value:.3g} at the end is {'' if evidence[-1] else 'not '}better than the best "
+                     f"null reference ({null:.3g}) by more than {run.th.quality_margin:g} x its noise sd {sd_q:.3g}")
+    main = run.roles["main"]
+    if main is not None and METRICS.get(main).target == "n_modes":
+        if not run.n_modes:
+            return _not_judged("the data set's number of modes is unknown")
+        final = float(_series(run.ev, main)[1][-1])
+        evidence.append(_better(main, final, run.n_modes) >= 0)
+        texts.append(f"{main} {final:g} at the end {'reached' if evidence[-1] else 'is short of'} its target "
+                     f"{run.n_modes}")
+    return bool(evidence) and all(evidence), "; ".join(texts)
+
+
+def check_vanishing_g_gradient(run: _Run, history: pd.DataFrame | None) -> Check:
+    """G's gradient norm fallen, for a trailing run of history rows, below vanish_grad_ratio x its
+    own early level (scale-free), in a run whose outcome does not show that G learned."""
+    th = run.th
+    steps, g = _series(history, "grad_norm_g")
+    if not len(g):
+        return _not_judged("no history with grad_norm_g")
+    n = len(g)
+    n_early = max(1, math.ceil(th.vanish_early_fraction * n))
+    need = max(1, math.ceil(th.vanish_tail_fraction * n))
+    if n_early + need > n:
+        return _not_judged(f"{n} history row(s) with grad_norm_g, need {n_early + need}")
+    level = float(np.median(g[:n_early]))
+    if level <= 0:
+        return _not_judged(f"grad_norm_g is 0 over its first {n_early} history row(s): no early level")
+    cond = g < th.vanish_grad_ratio * level
+    cond[:n_early] = False  # the trailing run starts after the rows that set the level
+    tail = _trailing_run(cond)
+    if tail < need:
         return CLEAR
-    start = int(h["step"].to_numpy()[len(cond) - run])
-    return Check("hit", start, f"grad_norm_g < {th.vanish_grad_g:g} and |loss_d| < {th.vanish_loss_d:g} from "
-                               f"step {start} to the end")
+    first = n - tail
+    fell = (f"grad_norm_g fell below {th.vanish_grad_ratio:g} x its early level {level:.3g} (median over "
+            f"{_fmt_step(steps, 0, n_early - 1)}, the first {n_early} of {n} history rows) on every row of "
+            f"{_fmt_step(steps, first, n - 1)} ({tail} rows >= {th.vanish_tail_fraction:g} x {n}; median there "
+            f"{float(np.median(g[first:])):.3g}, {float(np.median(g[first:])) / level:.2g} x the early level)")
+    learned = _learned(run)
+    if isinstance(learned, Check):
+        return _not_judged(f"{fell}, but whether G still learned cannot be judged ({learned.reason})")
+    ok, compared = learned
+    if ok:  # a gradient that shrinks at a good equilibrium is no failure
+        return Check("clear", int(steps[first]), f"{fell}, but {compared}: not a vanishing gradient")
+    return Check("hit", int(steps[first]), f"{fell}, and the outcome does not show that G learned: {compared}")
 
 
 def verdict(status: Mapping[str, Any] | None, history: pd.DataFrame | None, evaluations: pd.DataFrame | None,
@@ -524,7 +585,7 @@ def verdict(status: Mapping[str, Any] | None, history: pd.DataFrame | None, eval
     checks["underfit"] = check_underfit(run)
     checks["mode-hopping"] = check_mode_hopping(run)
     checks["oscillating"] = check_oscillating(run)
-    checks["vanishing-G-gradient"] = check_vanishing_g_gradient(history, th)
+    checks["vanishing-G-gradient"] = check_vanishing_g_gradient(run, history)
     checks["not-converged"] = check_not_converged(run)
     flags = tuple(label for label in CHECKS if checks[label].state == "hit")
     unjudged = tuple(label for label in CHECKS if checks[label].state == "not-judged")
