@@ -40,16 +40,17 @@ SUITES.register("quick", SuiteSpec(
     description="4 variants x ring8, grid25 x 5 seeds on 2-D mixtures, each variant tuned on its own knobs "
                 "(setting tuned-2d), equal G-step budgets (CPU, minutes)"))
 
-# The regression-check suite (gan-harness check; baselines/ci.json): ring8 under the quick suite's
-# tuned setting (each variant its own tuned values) at 1,000 G steps, 22 seeds: enough for the
-# check's exact rank tests to judge a 3-seed candidate at alpha / m (docs/CHECK.md), and to show the
-# rare failed runs of a reference variant. Cheap enough to train a candidate inside a user's test suite.
+# The regression-check suite (gan-harness check; baselines/ci.json): ring8 under the 2d setting at
+# 1,000 G steps, 22 seeds: enough for the check's exact rank tests to judge a 3-seed candidate at
+# alpha / m (docs/CHECK.md), and to show the rare failed runs of a reference variant. Cheap enough to
+# train a candidate inside a user's test suite. It stays on the 2d setting: the tuned-2d values were
+# chosen for 2,500 G steps and, run for 1,000, leave SN-GAN and WGAN at 0 modes >= k (measured:
+# README, "Shipped baselines"); tuning at the ci budget is the next step.
 CI_OVERRIDES: dict[str, Any] = {"steps": 1000, "batch_size": 256, "log_every": 50, "eval_every": 500, "n_eval": 2500}
 SUITES.register("ci", SuiteSpec(
     name="ci", variants=("vanilla", "wgan", "wgan-gp", "sngan"), datasets=("ring8",), seeds=tuple(range(22)),
-    overrides=CI_OVERRIDES, setting="tuned-2d",
-    description="regression-check suite: 4 variants x ring8 x 22 seeds, 1,000 G steps, setting tuned-2d "
-                "(baselines/ci.json)"))
+    overrides=CI_OVERRIDES, setting="2d",
+    description="regression-check suite: 4 variants x ring8 x 22 seeds, 1,000 G steps (baselines/ci.json)"))
 
 # The image track's 1,000-mode benchmark: budget chosen so the suite fits in <= 30 minutes on a
 # 2-core CPU (measured figures in the README); scale it up on a GPU with --device cuda --set steps=...

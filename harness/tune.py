@@ -385,12 +385,29 @@ def run_study(study: Study, out: Path, *, setting_out: Path, report_out: Path | 
     report_suite = study.suite.with_(setting=tuned.name)
     report_specs = expand_suite(report_suite, study.overrides, device=study.device)
     _say(f"tune: {len(report_specs)} report-seed runs of the chosen points -> {out / 'report-seeds'}")
+    set_aside_superseded(report_specs, out / "report-seeds", out / "superseded")
     run_specs(report_specs, out / "report-seeds", **common)
     table.to_csv(out / "points.csv", index=False)
     files: dict[str, Any] = {"setting": setting_out, "points": out / "points.csv"}
     if report_out is not None:
         files.update(write_study_report(out, report_out, table, payload))
     return files
+
+
+def set_aside_superseded(specs: Sequence[RunSpec], root: Path, aside: Path) -> None:
+    """Report-seed runs of an earlier choice (another config in the same directory: the study was
+    re-run and chose another point) are moved under `aside`, named by their fingerprint: kept, and
+    out of the way of the new choice's runs."""
+    import shutil
+
+    for spec in specs:
+        path = runs.run_dir(root, spec)
+        old = runs.stored_spec(path) if path.exists() else None
+        if old is not None and old.fingerprint() != spec.fingerprint():
+            dest = aside / old.fingerprint() / path.relative_to(root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), str(dest))
+            _say(f"tune: {path} held the earlier choice's run; moved to {dest}")
 
 
 def report_table(out: Path, table: pd.DataFrame) -> pd.DataFrame:

@@ -5,10 +5,9 @@ outside the harness" in the regression check's proof (tests/test_check_proof.py)
 What it reproduces, from the README and `gan-harness list`: ring8 (8 components on a circle of
 radius 2, σ 0.02, equally likely); G an MLP 16 -> 3 x 128 (ReLU) -> 2, D an MLP 2 -> 3 x 128
 (LeakyReLU 0.2) -> 1, PyTorch's default initialisation; the non-saturating loss (BCE on logits);
-under the `tuned-2d` setting's values for vanilla on ring8 (harness/tuned/tuned-2d.json, as the
-README's tuning table lists them): Adam with betas (0.153, 0.901), lr 1.11e-3 for G and 1.07e-4
-for D, constant, five D steps then one G step per iteration, fresh noise for each; the ci suite's
-budget of 1,000 G steps at batch 256; 2,500 final samples from N(0, I) latents.
+under the `2d` setting: Adam, lr 2e-3 for both players, betas (0, 0.9), decaying linearly to 0
+over the run, one D step then one G step per iteration, fresh noise for each; the ci suite's budget
+of 1,000 G steps at batch 256; 2,500 final samples from N(0, I) latents.
 """
 from __future__ import annotations
 
@@ -31,25 +30,26 @@ def mlp(n_in: int, n_out: int, act: nn.Module) -> nn.Sequential:
                          nn.Linear(128, n_out))
 
 
-def train_vanilla(seed: int, steps: int = 1000, batch: int = 256, lr_g: float = 1.11e-3, lr_d: float = 1.07e-4,
-                  betas: tuple[float, float] = (0.153, 0.901), n_dis: int = 5, n_samples: int = 2500) -> np.ndarray:
+def train_vanilla(seed: int, steps: int = 1000, batch: int = 256, lr: float = 2e-3, n_samples: int = 2500) -> np.ndarray:
     """Final samples (n_samples, 2) of one seed."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(10_000 + seed)
     G, D = mlp(16, 2, nn.ReLU()), mlp(2, 1, nn.LeakyReLU(0.2))
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.0, 0.9))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.0, 0.9))
     bce = nn.BCEWithLogitsLoss()
     ones, zeros = torch.ones(batch), torch.zeros(batch)
-    for _ in range(steps):
-        for _ in range(n_dis):
-            x = ring8(batch, gen)
-            with torch.no_grad():
-                fake = G(torch.randn(batch, 16, generator=gen))
-            loss_d = bce(D(x).squeeze(-1), ones) + bce(D(fake).squeeze(-1), zeros)
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
+    for t in range(1, steps + 1):
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = lr * (1 - (t - 1) / steps)
+        x = ring8(batch, gen)
+        with torch.no_grad():
+            fake = G(torch.randn(batch, 16, generator=gen))
+        loss_d = bce(D(x).squeeze(-1), ones) + bce(D(fake).squeeze(-1), zeros)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
         loss_g = bce(D(G(torch.randn(batch, 16, generator=gen))).squeeze(-1), ones)
         opt_g.zero_grad()
         loss_g.backward()

@@ -295,3 +295,20 @@ def test_an_untuned_candidate_trains_with_the_tuned_values_of_the_reference_it_i
         resolve_run("my-wgan-gp-copy", "ring8", 0, setting=str(path))
     spec = resolve_run("my-wgan-gp-copy", "ring8", 0, setting=str(path), tuned_as="WGAN-GP")
     assert (spec.config.penalty_weight, spec.config.n_dis, spec.variant) == (0.1, 2, "my-wgan-gp-copy")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--n", "0"], "--n must be a whole number >= 1"),
+    (["--knobs", "lr_x"], "unknown knob 'lr_x'"),
+    (["--range", "lr_g=1e-3:1e-4"], "empty range"),
+    (["--objective", "modes"], "'modes' is not a metric"),
+    (["--tuning-seeds", "0"], "disjoint"),
+    (["--finalists", "13"], "--finalists must be a whole number from 0 to --n"),
+    (["--set", "penalty_weight=1"], "a tuned knob of wgan-gp cannot also be fixed"),
+    (["--incumbent", "nope"], "unknown setting 'nope'"),
+])
+def test_tune_bad_input_exits_2_in_one_line_before_any_work(tmp_path, capsys, args, message):
+    assert main(["tune", "--out", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "o").exists()
