@@ -72,7 +72,8 @@ class Setting:
         if tuned is None:
             held = ", ".join(f"{v} on {d}" for v, by_ds in sorted(self.per_variant.items()) for d in sorted(by_ds))
             raise HarnessError(f"setting {self.name!r} holds no tuned values for {variant} on {dataset} "
-                               f"(it holds: {held}); tune that pair or pick another --setting")
+                               f"(it holds: {held}); tune it (gan-harness tune --variants {variant} --datasets "
+                               f"{dataset}) or pick a plain --setting (authors, 2d)")
         return {**self.overrides, **tuned}
 
 

@@ -74,7 +74,7 @@ def lock_pid(path: Path) -> int:
 
 def check_cli_against_local(work: Path, ray_tmp: Path) -> None:
     plugin = work / "ray_plugin.py"
-    args = ["run", "--variants", "vanilla,lsray", "--datasets", "ring8", "--seeds", "0", "--steps", "20",
+    args = ["run", "--variants", "vanilla,lsray", "--datasets", "ring8", "--seeds", "0", "--steps", "20", "--setting", "2d",
             "--set", "batch_size=32", "--set", "log_every=5", "--set", "eval_every=10", "--set", "n_eval=300",
             "--set", "n_w1=100", "--set", "g_hidden=16", "--set", "d_hidden=16", "--no-report",
             "--plugin", str(plugin)]
@@ -123,7 +123,7 @@ def start_existing_cluster(ray_tmp: Path) -> "tuple[subprocess.Popen, str]":
 
 
 def check_cli_on_existing_cluster(work: Path, address: str) -> None:
-    args = ["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0", "--steps", "20",
+    args = ["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0", "--steps", "20", "--setting", "2d",
             "--set", "batch_size=32", "--set", "log_every=5", "--set", "eval_every=10", "--set", "n_eval=300",
             "--set", "n_w1=100", "--set", "g_hidden=16", "--set", "d_hidden=16", "--no-report", "--quiet",
             "--out", str(work / "existing"), "--executor", "ray", "--address", address,

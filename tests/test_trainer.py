@@ -72,7 +72,8 @@ def test_history_holds_every_probe(tmp_path, tiny):
     assert e["step"].tolist() == [15, 30]
     summary = read_json(tmp_path / "summary.json")
     assert summary["status"] == "completed" and summary["step"] == 30
-    assert set(summary["metrics"]) == {"modes_covered", "hq_fraction", "reverse_kl", "frechet_distance", "w1"}
+    assert set(summary["metrics"]) == {"modes_covered_k", "modes_covered", "hq_fraction", "reverse_kl",
+                                       "frechet_distance", "w1"}
     assert summary["metrics"] == {k: e.iloc[-1][k] for k in summary["metrics"]}
     snaps = np.load(tmp_path / "snapshots.npz")
     assert snaps["samples"].shape == (2, 500, 2) and snaps["d_grid"].shape == (2, 64, 64)

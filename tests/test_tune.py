@@ -312,3 +312,21 @@ def test_tune_bad_input_exits_2_in_one_line_before_any_work(tmp_path, capsys, ar
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_rerun_study_that_chooses_another_point_sets_the_earlier_report_runs_aside(tmp_path):
+    from harness.runs import atomic_write_json, run_dir
+    from harness.tune import set_aside_superseded
+
+    old = resolve_run("wgan-gp", "ring8", 0, {"penalty_weight": 10.0})
+    new = resolve_run("wgan-gp", "ring8", 0, {"penalty_weight": 0.1})
+    same = resolve_run("wgan-gp", "ring8", 1, {"penalty_weight": 0.1})
+    for spec in (old, same):
+        d = run_dir(tmp_path / "report-seeds", spec)
+        atomic_write_json(d / "spec.json", spec.to_dict())
+        (d / "summary.json").write_text("{}")
+    set_aside_superseded([new, same], tmp_path / "report-seeds", tmp_path / "superseded")
+    moved = tmp_path / "superseded" / old.fingerprint() / "wgan-gp" / "ring8" / "seed-0"
+    assert (moved / "summary.json").exists()  # kept, out of the way
+    assert not run_dir(tmp_path / "report-seeds", new).exists()
+    assert (run_dir(tmp_path / "report-seeds", same) / "summary.json").exists()  # the same choice stays

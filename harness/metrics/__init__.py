@@ -49,7 +49,7 @@ METRICS: Registry[MetricInfo] = Registry("metric")
 _ROLES = {
     "modes_covered_k": dict(main=True, target="n_modes", resolution=1.0, headline=True,
                             label="Modes covered (>= k HQ)", symbol="Modes≥k"),
-    "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0,
+    "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0, headline=True,
                           label="Modes covered", symbol="Modes"),
     "hq_fraction": dict(quality=True, percent=True, headline=True, label="High-quality samples", symbol="HQ"),
     "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL"),
