@@ -356,7 +356,6 @@ def run_study(study: Study, out: Path, *, setting_out: Path, report_out: Path | 
               ray_options: Any = None, command: str = "") -> dict[str, Any]:
     """Train the tuning points, select, write the tuned setting file, train the report seeds under
     it and write the study report. Resumable: finished runs are skipped."""
-    from .settings import get_setting
     from .suite import expand_suite, run_specs
 
     plans = plan_study(study)

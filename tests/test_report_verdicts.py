@@ -175,6 +175,27 @@ def test_oscillating_is_judged_against_the_evaluation_noise():
     assert judge(evals([8, 4, 8, 8, 8, 8, 8, 8])).label == "stable"
 
 
+def test_a_steady_rise_is_not_converged_not_oscillating():
+    # the quick suite's case: modes >= k rising 6, 12, 18 over the late evaluations, noise sd 1
+    e = evals([0, 0, 0, 0, 6, 6, 12, 18])
+    v = judge(e, n_modes=25, eval_noise=noise(modes=1.0))
+    assert "oscillating" not in v.flags and v.label == "not-converged", v.reason
+    # the same late values in a zigzag about a flat line still oscillate
+    assert judge(evals([0, 0, 0, 0, 6, 18, 6, 18]), n_modes=25, eval_noise=noise(modes=1.0)).label == "oscillating"
+
+
+def test_a_count_whose_banks_agree_is_not_judged_on_a_zero_noise_sd():
+    # modes >= k moving by one between late evaluations while the 5 banks of the final G agree (sd 0)
+    e = evals([8, 8, 8, 8, 8, 7, 8, 8])
+    e["modes_covered_k"] = e["modes_covered"]
+    nz = {"n_banks": 5, "sd": {"modes_covered_k": 0.0, "modes_covered": 0.5, "hq_fraction": 0.005}, "mean": {}}
+    assert judge(e, eval_noise=nz).label != "oscillating"
+    # a swing of 4 modes is beyond the rounding floor (1/sqrt(12) = 0.29) and still oscillates
+    e2 = evals([8, 8, 8, 8, 4, 8, 4, 8])
+    e2["modes_covered_k"] = e2["modes_covered"]
+    assert judge(e2, eval_noise=nz).label == "oscillating"
+
+
 def test_more_noise_banks_make_the_oscillation_test_sharper():
     e = evals([8, 8, 8, 5, 8, 5, 8, 5])  # late sd 1.64 against a noise sd of 0.6: 2.7 x
     assert judge(e, eval_noise=noise(modes=0.6, n_banks=50)).label == "oscillating"

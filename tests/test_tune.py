@@ -2,9 +2,7 @@
 selection on tuning seeds disjoint from the report seeds, and the tuned setting file."""
 import json
 import math
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

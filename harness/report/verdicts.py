@@ -23,9 +23,10 @@ A run gets one label, the first of these that holds; every one that holds is kep
    from ``mode_counts``; a mode is covered when its count is > 0), each change significant under
    the counts' own sampling noise (count c against 0: p = 2 x 0.5^c, Bonferroni over the pairs and
    modes, at ``alpha``), while the number of covered modes stays within noise (no oscillation).
-5. ``oscillating``: the main metric's variance over the late evaluations exceeds its noise
-   variance by an F test at level ``alpha`` (late values: n - 1 degrees of freedom; the noise sd:
-   n_banks - 1). After a collapse event the late window starts at it: a level shift is not an
+5. ``oscillating``: the main metric's variance over the late evaluations, about their
+   least-squares line (a steady rise or fall is a trend, judged by ``not-converged``), exceeds its
+   noise variance by an F test at level ``alpha`` (late values: n - 2 degrees of freedom, n - 1
+   with fewer than 3; the noise sd: n_banks - 1). After a collapse event the late window starts at it: a level shift is not an
    oscillation (nor a hop, nor a trend).
 6. ``vanishing-G-gradient``: relative to the run's own scale (the size of losses and gradients
    depends on the loss and the constraint, e.g. a weight-clipped critic's, not on failure):
@@ -270,13 +271,16 @@ class _Run:
         return self.count_steps[keep], [self.counts[i] for i in keep]
 
     def sd(self, metric: str) -> float | None:
-        """The metric's noise sd (floored for the collapse metric), None when not measured."""
+        """The metric's noise sd (floored for the collapse metric, and for any metric that moves in
+        steps at resolution / sqrt(12), the sd of rounding to its step: banks that happen to agree on
+        a count do not prove it never moves), None when not measured."""
         if metric not in self.noise.sd:
             return None
         sd = self.noise.sd[metric]
         if metric == self.roles["collapse"]:  # all evaluations: a rare mode seen once counts anywhere
             sd = count_noise_sd(sd, self.counts, self.th.count_noise_floor)
-        return sd
+        resolution = METRICS.get(metric).resolution if metric in METRICS.names() else 0.0
+        return max(sd, resolution / math.sqrt(12))
 
     def too_few_late(self, n: int) -> Check | None:
         if n < self.th.min_late_evals:
@@ -286,6 +290,20 @@ class _Run:
 
 def _span(steps: np.ndarray) -> str:
     return f"steps {int(steps[0])}-{int(steps[-1])}"
+
+
+def _detrended_variance(steps: np.ndarray, values: np.ndarray) -> tuple[float, int]:
+    """The variance of `values` about their least-squares line over `steps` and its degrees of
+    freedom (n - 2), so that a steady rise or fall (not-converged) is not read as an oscillation;
+    with fewer than 3 values, the plain variance (n - 1)."""
+    values = np.asarray(values, np.float64)
+    if len(values) < 3:
+        return float(np.var(values, ddof=1)), len(values) - 1
+    x = np.asarray(steps, np.float64)
+    slope, intercept = np.polyfit(x, values, 1)
+    resid = values - (slope * x + intercept)
+    var = float(resid @ resid) / (len(values) - 2)
+    return (0.0 if var < 1e-12 * max(1.0, float(values @ values)) else var), len(values) - 2
 
 
 def check_oscillating(run: _Run, metric: str | None = None) -> Check:
@@ -299,10 +317,10 @@ def check_oscillating(run: _Run, metric: str | None = None) -> Check:
     sd = run.sd(metric)
     if sd is None:
         return _not_judged(f"no eval_noise sd for {metric}")
-    var = float(np.var(values, ddof=1))
+    var, df = _detrended_variance(steps, values)
     if var == 0:
         return CLEAR
-    p = 0.0 if sd == 0 else float(sps.f.sf(var / sd ** 2, len(values) - 1, run.noise.df))
+    p = 0.0 if sd == 0 else float(sps.f.sf(var / sd ** 2, df, run.noise.df))
     if p >= run.th.alpha:
         return CLEAR
     beyond = (f"{math.sqrt(var) / sd:.3g} x its evaluation noise sd {sd:.3g} (F test p = {p:.2g} < "
