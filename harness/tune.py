@@ -237,9 +237,10 @@ def objective_for(study: Study, dataset: str, spec: RunSpec) -> Objective:
 
 
 def _summary(path: Path) -> dict[str, Any]:
+    """A tuning run's summary; a run with none (not finished, unreadable) counts as failed."""
     try:
-        return json.loads((path / "summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        return runs.read_json(path / "summary.json")
+    except (OSError, ValueError):
         return {"status": "failed", "metrics": {}}
 
 
