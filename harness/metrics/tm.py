@@ -29,13 +29,3 @@ def torchmetrics_fid(extractor: Any, channels: int, **kwargs: Any):
 
     return FrechetInceptionDistance(feature=ExtractorModule(extractor, channels), **kwargs)
 
-
-def torchmetrics_kid(extractor: Any, channels: int, subsets: int = 100, subset_size: int = 1000, **kwargs: Any):
-    import warnings
-
-    from torchmetrics.image.kid import KernelInceptionDistance
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-        return KernelInceptionDistance(feature=ExtractorModule(extractor, channels), subsets=subsets,
-                                       subset_size=subset_size, **kwargs)

@@ -741,11 +741,6 @@ def tex_results(ds: DatasetResult, analysis: Analysis) -> str:
                      rule_before=len(ds.rows) if ds.references else None)
 
 
-def tex_file(analysis: Analysis) -> str:
-    head = ("% gan-harness report tables; needs \\usepackage{booktabs}. Same runs in => same bytes out.\n")
-    return head + "\n\n".join(tex_results(ds, analysis) for ds in analysis.datasets) + "\n"
-
-
 # ----------------------------------------------------------------------------- CSV
 RESULTS_COLUMNS = ["dataset", "variant", "setting", "point", "grid", "reference", "seed", "status", "verdict", "verdict_step",
                    "verdict_flags", "verdict_reason", "metric", "value", "higher_is_better", "protocol_id", "g_steps",

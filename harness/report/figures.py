@@ -319,10 +319,6 @@ def _pick_seed(ds: DatasetResult, name: str, seed: int | None, ok=lambda arr: Tr
     return out
 
 
-def _first_with(ds: DatasetResult, name: str) -> dict[str, tuple[Run, object]]:
-    return _pick_seed(ds, name, None)
-
-
 def _valid_snapshots(z: dict) -> bool:
     need = {"steps", "samples", "real", "grid_x", "grid_y", "d_grid"}
     if not need <= set(z):

@@ -14,7 +14,6 @@ VARIANT_NAMES = {
     "wgan": "WGAN",
     "wgan-gp": "WGAN-GP",
     "sngan": "SN-GAN",
-    "dcgan": "DCGAN",
     "real": "Real sample",
     "null-gaussian": "Gaussian fit",
     "null-uniform": "Uniform box",

@@ -30,7 +30,6 @@ import numpy as np
 from scipy import stats as sps
 
 TESTS = ("mannwhitney", "welch")
-EFFECT_NAMES = {"mannwhitney": "cliffs_delta", "welch": "cohens_d"}
 CONFIDENCE = 0.95
 # Mann-Whitney with ties: the exact distribution is counted by dynamic programming over rank sums,
 # O(n1 * N * N) work for N = n1 + n2 pooled values (about 7 ms at N = 40); beyond this N the
