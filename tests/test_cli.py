@@ -121,6 +121,7 @@ def _evaluate(tmp_path, arr, name="s.npy", dataset="ring8"):
     return json.loads(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["ring8", "grid25"])
 def test_evaluate_known_answers(tmp_path, dataset):
     data = get_dataset(dataset)
@@ -165,6 +166,7 @@ def test_parse_seeds():
     assert parse_seeds("0-2,7,1") == [0, 1, 2, 7]
 
 
+@pytest.mark.slow
 def test_evaluate_stacked_digits_counts_1000_modes_for_real_data_and_1_for_one_image(tmp_path):
     import torch
 

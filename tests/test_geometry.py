@@ -309,6 +309,7 @@ def test_default_report_dir_on_another_device_is_beside_the_runs():
     assert default_report_dir(quick, quick, Path("runs/quick"), False, "cuda") == Path("runs/quick/report")
 
 
+@pytest.mark.slow
 def test_a_real_small_run_writes_its_report_under_out_and_not_into_reports(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(capsys, "run", "--variants", "WGAN-GP", "--datasets", "8gaussians", "--seeds", "0",

@@ -113,6 +113,7 @@ def test_kid_matches_torchmetrics_on_the_same_features_exactly():
     assert mmd2_unbiased(a, b) == pytest.approx(ref, rel=1e-10)
 
 
+@pytest.mark.slow
 def test_kid_with_100_subsets_of_1000_agrees_with_torchmetrics_kid_metric():
     from harness.metrics.tm import ExtractorModule  # noqa: F401  (import check of the wrapper module)
     from torchmetrics.image.kid import KernelInceptionDistance

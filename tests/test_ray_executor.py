@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -72,14 +71,12 @@ def test_bad_ray_options_are_refused(tmp_path, capsys, option, message):
 
 
 @pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'gan-harness[ray]')")
-def test_a_ray_address_where_nothing_answers_is_refused_quickly(tmp_path, capsys):
+def test_a_ray_address_where_nothing_answers_is_refused(tmp_path, capsys):
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    start = time.time()
     err = _refused(capsys, RUN + ["--executor", "ray", "--address", f"127.0.0.1:{port}"], tmp_path / "out")
     assert f"--address 127.0.0.1:{port}: no Ray cluster answers there" in err
-    assert time.time() - start < 10
 
 
 @pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'gan-harness[ray]')")

@@ -2,6 +2,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -30,6 +32,7 @@ def test_readme_commands_name_only_known_subcommands_and_flags():
             assert ns.command == args[0]
 
 
+@pytest.mark.slow
 def test_readme_pytest_example_runs_as_written(tmp_path):
     """The README's pytest example: a user's test file using the gan_check fixture (entry point
     pytest11), run by pytest in a directory of its own, as a user would."""

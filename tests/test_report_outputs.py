@@ -222,6 +222,7 @@ def test_latex_table_compiles_or_has_booktabs_structure(five, tmp_path):
         assert res.returncode == 0, res.stdout[-2000:]
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_and_figures_are_written(tmp_path):
     root = tmp_path / "runs"
     for s in range(2):

@@ -227,6 +227,7 @@ def test_figures_are_paper_sized_with_readable_text_and_pdf(drawn, tmp_path):
             assert ax.has_data() or ax.images or ax.collections, (f.stem, ax.get_title())
 
 
+@pytest.mark.slow
 def test_every_legend_lies_inside_its_figure(drawn, tmp_path):
     """Four display names in one row are wider than a 3.25 in column: the one-column figure's legend
     was cut at both edges (found by eye in the quick report's main_ring8.png)."""
@@ -240,6 +241,7 @@ def test_every_legend_lies_inside_its_figure(drawn, tmp_path):
             assert box.x0 >= -0.5 and box.x1 <= width + 0.5, (f.stem, box.x0, box.x1, width)
 
 
+@pytest.mark.slow
 def test_variants_differ_in_colour_line_style_and_marker(drawn, tmp_path):
     from matplotlib import colors
 
@@ -257,6 +259,7 @@ def test_variants_differ_in_colour_line_style_and_marker(drawn, tmp_path):
     assert not any(ax.get_legend() for ax in curves.axes)
 
 
+@pytest.mark.slow
 def test_distances_and_gradient_norms_are_on_log_axes_with_labels(drawn, tmp_path):
     _, made = _figures(drawn, tmp_path)
     by = {f.stem: f.figure for f in made["ring8"]}
@@ -269,6 +272,7 @@ def test_distances_and_gradient_norms_are_on_log_axes_with_labels(drawn, tmp_pat
     assert not any("_" in ax.get_title() for f in by.values() for ax in f.axes)
 
 
+@pytest.mark.slow
 def test_snapshots_share_one_colour_scale_and_draw_gs_field(drawn, tmp_path):
     from matplotlib.quiver import Quiver
 
@@ -310,6 +314,7 @@ def test_occupancy_strip_reads_mode_counts(tmp_path):
 
 
 # ----------------------------------------------------------------------------- HTML
+@pytest.mark.slow
 def test_html_has_a_toc_anchors_and_a_summary_first(drawn, tmp_path):
     make_run(drawn, "vanilla", "ring8", 7, {k: math.nan for k in mixture_metrics(1.0)}, status="diverged",
              step=42, reason="loss_d is NaN")

@@ -131,6 +131,7 @@ def assert_same_result(a: Path, b: Path):
             assert np.array_equal(za[k], zb[k]), f"snapshots {k} differ"
 
 
+@pytest.mark.slow
 def test_sigkilled_runs_resume_to_the_uninterrupted_result(tmp_path):
     specs = [resolve_run(v, "ring8", seed, {**SMALL, **o, "checkpoint_every": 10}, setting=st)
              for v, seed, o, st in KILLED]
@@ -175,6 +176,7 @@ VEC_KILLED = [("wgan-gp", {"n_dis": 3, "lr_schedule": "linear"}, "2d"), ("wgan",
               ("sngan", {}, "2d"), ("vanilla", {"update": "simultaneous"}, "2d")]
 
 
+@pytest.mark.slow
 def test_a_sigkilled_vectorised_group_resumes_to_the_uninterrupted_group(tmp_path):
     from harness.vectorize import train_group
 
@@ -317,10 +319,8 @@ def test_a_sweep_waits_for_a_run_held_elsewhere_and_takes_it_over_when_its_owner
     held = resolve_run("vanilla", "ring8", 0, SMALL)
     path = runs.run_dir(tmp_path, held)
     owner = _hold(path, 2)  # dies without finishing the run
-    t0 = time.monotonic()
     results = run_specs([held], tmp_path, progress=False, references=False)
-    owner.wait()
-    assert time.monotonic() - t0 >= 1.5  # it waited for the owner
+    assert owner.poll() is not None  # it waited for the owner to die
     assert results[0]["status"] == "completed"
     assert len(runs.read_jsonl(path / "history.jsonl")) == 30 // SMALL["log_every"] + 1  # 4, ..., 28 and 30
 
@@ -336,6 +336,7 @@ def test_a_sweep_does_not_redo_a_run_finished_elsewhere_after_its_plan(tmp_path)
     assert (path / "summary.json").stat().st_mtime_ns == mtime
 
 
+@pytest.mark.slow
 def test_two_sweeps_on_one_out_execute_every_run_once(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     sets = {**SMALL, "steps": 60}

@@ -27,6 +27,7 @@ def _train_in_subprocess(variant, seed, overrides, path):
             np.load(path / "samples.npy"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["wgan-gp", "sngan"])
 def test_same_spec_twice_in_separate_processes_gives_identical_numbers(tmp_path, tiny, variant):
     h1, e1, m1, s1 = _train_in_subprocess(variant, 0, tiny, tmp_path / "a")
@@ -153,6 +154,7 @@ def test_a_directory_holding_another_config_is_refused_before_any_work(tmp_path,
         run_specs([other], tmp_path, progress=False)
 
 
+@pytest.mark.slow
 def test_parallel_workers_give_the_same_numbers_as_in_process(tmp_path, tiny):
     specs = [resolve_run("vanilla", "ring8", s, tiny) for s in (0, 1)]
     run_specs(specs, tmp_path / "seq", jobs=1, progress=False)
@@ -179,6 +181,7 @@ def test_load_runs_has_one_row_per_run_with_final_metrics(tmp_path, tiny):
     assert "n_dis" not in json.loads(df.loc[0, "protocol"])["budget"]  # part of the variant, not the protocol
 
 
+@pytest.mark.slow
 def test_workers_of_a_killed_sweep_do_not_run_on_as_orphans(tmp_path):
     import os
     import signal

@@ -237,6 +237,7 @@ def test_published_values_may_not_change_the_method():
 
 
 # ----------------------------------------------------------------------------- end to end
+@pytest.mark.slow
 def test_tune_selects_on_tuning_seeds_and_reports_on_disjoint_seeds(tmp_path):
     out, setting = tmp_path / "study", tmp_path / "tuned-e2e.json"
     code = main(["tune", "--variants", "vanilla,wgan-gp", "--datasets", "ring8", "--n", "3", "--steps", "30",
