@@ -1,23 +1,27 @@
 """How well `gan-harness check` separates broken implementations from correct ones, at the `ci`
-suite's full budget, against the shipped baseline baselines/ci.json (10 seeds per variant).
+suite's full budget, against the shipped baseline baselines/ci.json (12 seeds per variant), for
+the default statistic (joint permutation) and the old one (rank, Bonferroni) side by side.
 
+    gan-harness run --suite ci --seeds 0-21 --out runs/ci-pool                   # the false-alarm pool
     python benchmarks/check_detection.py --out reports/check-detection          # train, then analyse
     python benchmarks/check_detection.py --out reports/check-detection --no-train   # analyse stored runs
 
-1. Detection. Each mutant of tests/mutants.py trains `--mutant-seeds` seeds (default 10-14) under
-   the ci suite; the check against its reference variant's baseline group runs with the first n
-   seeds, n = 2, 3, ...; "seeds needed" is the smallest n from which every larger n fails too.
-2. False alarms. Leave-three-out over the baseline's own 22 seeds per variant: every 3-seed subset
-   is checked against the other 19 seeds (all of one implementation on one machine, so a failure is
-   a false alarm), and 4-seed subsets of all four variants at once (the whole suite's check).
+1. Detection. Each mutant of tests/mutants.py trains `--mutant-seeds` seeds (default 10-17) under
+   the ci suite; the check against its reference variant's baseline group runs with its first n
+   seeds, n in `--candidate-seeds` (3, 4, 5, 8); "seeds needed" is the smallest n from which every
+   larger n says FAIL.
+2. False alarms. Random splits of `--pool` (runs of the four reference variants under the ci suite,
+   22 seeds each): n seeds of a variant are the candidate, 12 other seeds the baseline, 250 draws per
+   variant and n. All seeds come from one implementation on one machine, so every FAIL is a false
+   alarm; INCONCLUSIVE and PASS are counted too.
 
 Writes detection.md and detection.json under --out; runs go to --runs (default runs/check-detection).
-Training costs about 10 minutes on a 2-core CPU (6 mutants x 5 runs, 1,000 G steps each); the analysis a few.
+Training costs about 10 minutes on a 2-core CPU (6 mutants x 8 runs, 1,000 G steps each); the
+analysis a few minutes.
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 import time
@@ -73,7 +77,12 @@ def _lean(b: dict) -> dict:
                                               for g in b["groups"]]}
 
 
+VERDICT_MARK = {"FAIL": "FAIL", "PASS": "pass", "INCONCLUSIVE": "inc."}
+
+
 def analyse(args, mutants) -> dict:
+    import random
+
     base = _lean(decode_non_finite(json.loads(Path(args.baseline).read_text())))
     runs = {}
     for sub in ("mutants", "mutants-override"):
@@ -86,89 +95,116 @@ def analyse(args, mutants) -> dict:
         (cand,) = _group(src, variant)
         (bgroup,) = _group(base, ref)
         seeds = sorted(s["seed"] for s in cand["seeds"])
-        by_n = {}
-        for n in range(2, len(seeds) + 1):
-            r = check(_side(src, [_subset(cand, set(seeds[:n]))]), _side(base, [bgroup]),
-                      pairs={variant: ref} if variant != ref else None, margin_sds=args.margin_sds,
-                      statistic=args.statistic)
-            failed = [f"{x.metric}" for x in r.regressions] + (["exact"] if r.exact_failures else [])
-            by_n[n] = {"passed": r.passed, "failed_rows": failed}
-        needed = next((n for n in sorted(by_n) if all(not by_n[m]["passed"] for m in by_n if m >= n)), None)
-        detection.append({"mutant": name, "reference": ref, "seeds_needed": needed, "by_n": by_n,
-                          "diverged": sum(s["status"] == "diverged" for s in cand["seeds"]),
-                          "n_seeds": len(seeds)})
-    # false alarms: leave-k-out over the baseline's own seeds. Each check takes k seeds of a variant as
-    # the candidate and the other seeds as the baseline: seeds of one implementation on one machine,
-    # exchangeable by construction, so every failure is a false alarm.
-    import random
+        by_stat = {}
+        for stat in args.statistics:
+            by_n = {}
+            for n in args.candidate_seeds:
+                if n > len(seeds):
+                    continue
+                r = check(_side(src, [_subset(cand, set(seeds[:n]))]), _side(base, [bgroup]),
+                          pairs={variant: ref} if variant != ref else None, margin_sds=args.margin_sds, statistic=stat)
+                failed = [f"{x.metric}" for x in r.regressions] + (["exact"] if r.exact_failures else [])
+                by_n[n] = {"verdict": r.verdict, "failed_rows": failed}
+            needed = next((n for n in sorted(by_n) if all(by_n[m]["verdict"] == "FAIL" for m in by_n if m >= n)), None)
+            by_stat[stat] = {"seeds_needed": needed, "by_n": by_n}
+        detection.append({"mutant": name, "reference": ref, "statistics": by_stat,
+                          "diverged": sum(s["status"] == "diverged" for s in cand["seeds"]), "n_seeds": len(seeds),
+                          "baseline_seeds": len(bgroup["seeds"])})
+    # false alarms: random splits of a pool of reference runs (one implementation on one machine, so
+    # the seeds are exchangeable and every FAIL is a false alarm): k seeds as the candidate, another
+    # `--fa-baseline` seeds of the same variant as the baseline
+    pool = _lean(decode_non_finite(build_baseline(args.pool)))
+    fa: dict = {}
+    for stat in args.statistics:
+        fa[stat] = {}
+        for k in args.candidate_seeds:
+            counts = {"checks": 0, "FAIL": 0, "PASS": 0, "INCONCLUSIVE": 0, "failing_rows": {}}
+            for ref in REFERENCES:
+                (g,) = _group(pool, ref)
+                seeds = sorted(s["seed"] for s in g["seeds"])
+                rng = random.Random(f"{ref}-{k}")
+                for _ in range(args.fa_draws):
+                    drawn = rng.sample(seeds, k + args.fa_baseline)
+                    r = check(_side(pool, [_subset(g, set(drawn[:k]))]), _side(pool, [_subset(g, set(drawn[k:]))]),
+                              margin_sds=args.margin_sds, statistic=stat)
+                    counts["checks"] += 1
+                    counts[r.verdict] += 1
+                    for x in r.regressions:
+                        key = f"{ref} {x.metric}"
+                        counts["failing_rows"][key] = counts["failing_rows"].get(key, 0) + 1
+            fa[stat][k] = counts
+    return {"baseline": Path(args.baseline).name, "pool": str(args.pool), "statistics": list(args.statistics),
+            "margin_sds": args.margin_sds, "mutant_seeds": list(args.mutant_seeds),
+            "candidate_seeds": list(args.candidate_seeds), "fa_baseline": args.fa_baseline,
+            "fa_draws": args.fa_draws, "pool_seeds": {ref: len(_group(pool, ref)[0]["seeds"]) for ref in REFERENCES},
+            "detection": detection, "false_alarms": fa}
 
-    fa = {}
-    for ref in REFERENCES:
-        (g,) = _group(base, ref)
-        seeds = sorted(s["seed"] for s in g["seeds"])
-        fails, total, rows = 0, 0, {}
-        trios = list(itertools.combinations(seeds, 3))
-        for trio in random.Random(1).sample(trios, min(args.fa_draws, len(trios))):
-            rest = set(seeds) - set(trio)
-            r = check(_side(base, [_subset(g, set(trio))]), _side(base, [_subset(g, rest)]),
-                      margin_sds=args.margin_sds, statistic=args.statistic)
-            total += 1
-            if not r.passed:
-                fails += 1
-                for x in r.regressions:
-                    rows[x.metric] = rows.get(x.metric, 0) + 1
-        fa[ref] = {"checks": total, "failed": fails, "rate": fails / total, "failing_rows": rows}
-    rng = random.Random(0)
-    seeds = sorted({s["seed"] for g in base["groups"] for s in g["seeds"]})
-    whole = {"checks": 0, "failed": 0, "k": 4, "failing_rows": {}}
-    for _ in range(args.whole_draws):
-        pick = set(rng.sample(seeds, 4))
-        r = check(_side(base, [_subset(g, pick) for g in base["groups"]]),
-                  _side(base, [_subset(g, set(seeds) - pick) for g in base["groups"]]),
-                  margin_sds=args.margin_sds, statistic=args.statistic)
-        whole["checks"] += 1
-        if not r.passed:
-            whole["failed"] += 1
-            for x in r.regressions:
-                key = f"{x.label} {x.metric}"
-                whole["failing_rows"][key] = whole["failing_rows"].get(key, 0) + 1
-    return {"baseline": Path(args.baseline).name, "statistic": args.statistic, "margin_sds": args.margin_sds,
-            "mutant_seeds": list(args.mutant_seeds), "detection": detection, "false_alarms": fa, "whole_suite": whole}
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion k / n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+STAT_NAMES = {"permutation": "joint permutation, Westfall-Young min-p (the default)",
+              "rank": "exact Mann-Whitney per row, Bonferroni (the old default)",
+              "mean": "Welch bounds with a margin of k seed sds"}
 
 
 def markdown(res: dict) -> str:
-    how = ("exact Mann-Whitney tests, Bonferroni over the check's rows (the default)" if res["statistic"] == "rank"
-           else f"Welch bounds, margin k = {res['margin_sds']:g} seed sds")
+    ks = res["candidate_seeds"]
+    stats = res["statistics"]
+    n_b = res["detection"][0]["baseline_seeds"] if res["detection"] else "?"
     lines = ["# Regression-check detection and false alarms (ci suite)", "",
-             f"Baseline `baselines/{res['baseline']}` ({how}; α = 0.05). "
-             "Command: `python benchmarks/check_detection.py --out reports/check-detection`.", "",
-             "## Mutants (must fail)", "",
+             f"Baseline `baselines/{res['baseline']}` ({n_b} seeds per variant; α = 0.05). Statistics: "
+             + "; ".join(f"**{s}**: {STAT_NAMES.get(s, s)}" for s in stats) + ". Verdicts: FAIL (exit 1), "
+             "pass (exit 0), inc. = INCONCLUSIVE (exit 3: rows that could not be judged with these seeds).", "",
+             "Command: `python benchmarks/check_detection.py --out reports/check-detection` (trains the mutants; "
+             "`--no-train` re-analyses stored runs).", "",
+             "## Mutants (must FAIL)", "",
              f"Each mutant trained seeds {res['mutant_seeds'][0]}-{res['mutant_seeds'][-1]} under the ci suite; the "
-             "check ran with its first n seeds against its reference variant's 22 baseline seeds.", "",
-             "| mutant | checked against | seeds needed to fail | rows that failed at that many seeds | diverged runs |",
-             "|---|---|---|---|---|"]
+             f"check ran with its first n seeds against its reference variant's {n_b} baseline seeds.", ""]
+    head = "| mutant | checked against | " + " | ".join(f"{s} n = {k}" for s in stats for k in ks) + \
+        " | seeds needed (" + ", ".join(stats) + ") | rows that failed (first statistic, fewest seeds) |"
+    lines += [head, "|" + "---|" * (4 + len(stats) * len(ks))]
     for d in res["detection"]:
-        n = d["seeds_needed"]
-        by_n = {int(k): v for k, v in d["by_n"].items()}
-        rows = ", ".join(by_n[n]["failed_rows"]) if n is not None else "—"
-        lines.append(f"| {d['mutant']} | {d['reference']} | {n if n is not None else 'not caught with ' + str(d['n_seeds'])} "
-                     f"| {rows} | {d['diverged']}/{d['n_seeds']} |")
-    lines += ["", "## False alarms (the reference against itself, must pass)", "",
-              "Leave-three-out over the baseline's 22 seeds of each variant: a 3-seed subset is the candidate, "
-              "the other 19 seeds the baseline (random subsets out of the C(22, 3) = 1,540, fixed seed).", "",
-              "| variant | 3-seed checks | failed | rate | rows that failed |", "|---|---|---|---|---|"]
-    tot_c = tot_f = 0
-    for ref, f in res["false_alarms"].items():
-        tot_c += f["checks"]
-        tot_f += f["failed"]
-        rows = ", ".join(f"{k} ({v})" for k, v in sorted(f["failing_rows"].items())) or "—"
-        lines.append(f"| {ref} | {f['checks']} | {f['failed']} | {100 * f['rate']:.1f} % | {rows} |")
-    lines.append(f"| all | {tot_c} | {tot_f} | {100 * tot_f / max(tot_c, 1):.1f} % | |")
-    w = res["whole_suite"]
-    rows = ", ".join(f"{k} ({v})" for k, v in sorted(w["failing_rows"].items())) or "none"
-    lines += ["", f"Whole-suite checks (all four variants at once, {w['k']} random common seeds as the candidate, "
-              f"the other 18 as the baseline): {w['failed']} of {w['checks']} failed "
-              f"({100 * w['failed'] / max(w['checks'], 1):.1f} %); failing rows: {rows}.", ""]
+        cells = []
+        for s in stats:
+            by_n = {int(k): v for k, v in d["statistics"][s]["by_n"].items()}
+            cells += [VERDICT_MARK[by_n[k]["verdict"]] if k in by_n else "" for k in ks]
+        needed = ", ".join(str(d["statistics"][s]["seeds_needed"] or f"> {max(ks)}") for s in stats)
+        first = d["statistics"][stats[0]]
+        n0 = first["seeds_needed"]
+        rows = ", ".join({int(k): v for k, v in first["by_n"].items()}[n0]["failed_rows"]) if n0 else "—"
+        lines.append(f"| {d['mutant']} | {d['reference']} | " + " | ".join(cells) + f" | {needed} | {rows} |")
+    pool = ", ".join(f"{v} {k}" for k, v in res["pool_seeds"].items())
+    lines += ["", "## False alarms (the reference against itself: must not FAIL)", "",
+              f"Random splits of a pool of reference runs of the ci suite ({pool} seeds, `{res['pool']}`): n seeds "
+              f"of a variant are the candidate, {res['fa_baseline']} other seeds of it the baseline; "
+              f"{res['fa_draws']} draws per variant and n (fixed seeds). Every FAIL is a false alarm (target ≤ 5 %).",
+              "The guarantee is exact (at most 5 % under exchangeable seeds); the interval is the Wilson 95 % "
+              "interval of the measured rate (the draws share seeds, so it is if anything too narrow).",
+              "", "| statistic | n | checks | FAIL (false alarm) | 95 % interval | INCONCLUSIVE | pass | rows that failed |",
+              "|---|---|---|---|---|---|---|---|"]
+    for s in stats:
+        for k in ks:
+            f = res["false_alarms"][s][str(k)] if str(k) in res["false_alarms"][s] else res["false_alarms"][s][k]
+            c = max(f["checks"], 1)
+            rows = ", ".join(f"{key} ({v})" for key, v in sorted(f["failing_rows"].items())) or "—"
+            lo, hi = _wilson(f["FAIL"], c)
+            lines.append(f"| {s} | {k} | {f['checks']} | {f['FAIL']} ({100 * f['FAIL'] / c:.1f} %) | "
+                         f"{100 * lo:.1f}-{100 * hi:.1f} % | {f['INCONCLUSIVE']} ({100 * f['INCONCLUSIVE'] / c:.1f} %) | "
+                         f"{f['PASS']} | {rows} |")
+        tot = sum(res["false_alarms"][s][str(k) if str(k) in res["false_alarms"][s] else k]["FAIL"] for k in ks)
+        n_all = sum(res["false_alarms"][s][str(k) if str(k) in res["false_alarms"][s] else k]["checks"] for k in ks)
+        lo, hi = _wilson(tot, n_all)
+        lines.append(f"| {s} | all | {n_all} | {tot} ({100 * tot / max(n_all, 1):.1f} %) | {100 * lo:.1f}-{100 * hi:.1f} % "
+                     "| | | |")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -177,11 +213,16 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--runs", type=Path, default=Path("runs/check-detection"))
     p.add_argument("--baseline", default=str(packaged_baseline("ci") or "baselines/ci.json"))
-    p.add_argument("--mutant-seeds", type=parse_seeds, default=list(range(10, 15)))
+    p.add_argument("--mutant-seeds", type=parse_seeds, default=list(range(10, 18)))
+    p.add_argument("--candidate-seeds", type=parse_seeds, default=[3, 4, 5, 8],
+                   help="candidate seed counts n at which every check runs (default 3,4,5,8)")
     p.add_argument("--margin-sds", type=float, default=8.0)
-    p.add_argument("--statistic", default="rank")
-    p.add_argument("--whole-draws", type=int, default=200)
-    p.add_argument("--fa-draws", type=int, default=400, help="3-seed subsets per variant (of C(22, 3) = 1,540)")
+    p.add_argument("--statistics", default="permutation,rank", type=lambda x: [v for v in x.split(",") if v])
+    p.add_argument("--pool", type=Path, default=Path("runs/ci-pool"),
+                   help="runs of the reference variants under the ci suite, more seeds than the baseline "
+                        "(false alarms); e.g. gan-harness run --suite ci --seeds 0-21 --out runs/ci-pool")
+    p.add_argument("--fa-baseline", type=int, default=12, help="baseline seeds in a false-alarm split (default 12)")
+    p.add_argument("--fa-draws", type=int, default=250, help="splits per variant and n (default 250)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--no-train", action="store_true")
     args = p.parse_args()

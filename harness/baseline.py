@@ -347,9 +347,51 @@ def build_baseline(runs_dir: str | Path) -> dict[str, Any]:
     return encode_non_finite(to_jsonable(baseline))
 
 
-def record_baseline(runs_dir: str | Path, out: str | Path) -> dict[str, Any]:
+#: candidate seeds a recorded baseline should be able to judge (``gan-harness record --judge-seeds``)
+JUDGE_SEEDS = 4
+
+
+class SeedsWarning(UserWarning):
+    """A recorded group has too few seeds for a check of k candidate seeds to judge its rows."""
+
+
+def judging_warnings(baseline: Mapping[str, Any], judge_seeds: int = JUDGE_SEEDS, alpha: float = 0.05) -> list[str]:
+    """One line per group whose seeds are too few for the check's default statistic (the joint
+    permutation test, harness.check) to judge `judge_seeds` candidate seeds at `alpha`: never (the
+    smallest possible p, 1/C(k + n, k), or 2/C(k + n, k) for the two-sided behaviour rows, is above
+    alpha) or not for every correlation of its rows (m rows times that p is above alpha: rows that
+    vary independently would then be reported "not judged", an INCONCLUSIVE check)."""
+    from .permutation import min_marginal_p, seeds_needed
+
+    out = []
+    for g in baseline["groups"]:
+        n_b = len(g["seeds"])
+        behaviour = {b for s in g["seeds"] for b in (s.get("behaviour") or {})}
+        metrics = {m for s in g["seeds"] for m in (s.get("metrics") or {})}
+        rows = 1 + len(metrics) + len(behaviour)  # the diverged row, the metrics, the probe: rows
+        sided = "two-sided" if behaviour else "less"
+        floor = min_marginal_p(judge_seeds, n_b, sided)
+        # C(k + n, k) is symmetric in k and n: the baseline seeds needed against k candidate seeds
+        need = seeds_needed(judge_seeds, rows, alpha, sided)
+        label = "/".join(x for x in (g["variant"], g["dataset"], g.get("point", "")) if x)
+        if floor > alpha:
+            out.append(f"{label}: {n_b} seeds: a check of {judge_seeds} candidate seeds can never judge its rows "
+                       f"(smallest p {floor:.2g} > {alpha:g}); record at least {need.minimum} seeds "
+                       f"({need.bonferroni} judge all {rows} rows whatever their correlation)")
+        elif rows * floor > alpha:
+            out.append(f"{label}: {n_b} seeds: a check of {judge_seeds} candidate seeds may leave rows not judged "
+                       f"(INCONCLUSIVE) when its {rows} rows vary independently; {need.bonferroni} seeds judge them "
+                       "whatever their correlation")
+    return out
+
+
+def record_baseline(runs_dir: str | Path, out: str | Path, judge_seeds: int = JUDGE_SEEDS) -> dict[str, Any]:
     """Write the baseline of `runs_dir` to `out` (atomically, nothing written on error) and return it
-    as :func:`load_baseline` would (non-finite floats decoded)."""
+    as :func:`load_baseline` would (non-finite floats decoded). Warns (:class:`SeedsWarning`) for
+    each group with too few seeds to judge a check of `judge_seeds` candidate seeds
+    (:func:`judging_warnings`)."""
+    if isinstance(judge_seeds, bool) or not isinstance(judge_seeds, int) or judge_seeds < 1:
+        raise HarnessError(f"--judge-seeds must be a positive integer, got {judge_seeds!r}")
     out = Path(out)
     if out.is_dir():
         raise HarnessError(f"--out {out} is a directory; give a file name, e.g. {out / 'baseline.json'}")
@@ -360,6 +402,8 @@ def record_baseline(runs_dir: str | Path, out: str | Path) -> dict[str, Any]:
             break
     baseline = build_baseline(runs_dir)
     atomic_write_bytes(out, dumps(baseline).encode("utf-8"))
+    for line in judging_warnings(baseline, judge_seeds):
+        warnings.warn(SeedsWarning(line), stacklevel=2)
     return decode_non_finite(baseline)
 
 

@@ -14,13 +14,28 @@ in reports: D steps per G step belong to a variant): otherwise HarnessError list
 keys, "evaluator.n_eval: 2500 vs 1000" (candidate vs baseline). Other config differences are
 allowed and listed. Unmatched groups on either side are listed; no match at all is an error.
 
-Statistical part, default (``statistic="rank"``): per matched pair and metric an exact one-sided
+Statistical part, default (``statistic="permutation"``): one joint permutation test over every row
+of the check (harness.permutation; Westfall & Young 1993, min-p step-down). Per row the
+candidate's rank sum over the pooled seeds of its matched pair (oriented values; NaN, a diverged
+run's missing value, ranks worst), one-sided for metrics and the "diverged" row, two-sided for
+"probe:" rows; one relabelling of a pair's seeds applies to all its rows at once (pairs
+independently), and a row fails iff its adjusted p <= alpha: at most alpha of checks of an
+exchangeable candidate fail, whatever the distribution of seeds and the rows' correlation
+(:func:`_decide_permutation_rows`). A row whose most extreme outcome could not reach alpha with
+these seed counts is "n/a".
+
+Verdict (:attr:`CheckResult.verdict`): FAIL (exit 1) when a row or the exact part fails;
+INCONCLUSIVE (exit 3) when nothing failed but a row is "n/a" and its group was not shown identical
+bit for bit by the exact part (a check that judged nothing must not pass; the result line says how
+many candidate seeds would judge it); PASS (exit 0) otherwise.
+
+Statistical part with ``statistic="rank"``: per matched pair and metric an exact one-sided
 Mann-Whitney test of "candidate worse" on oriented values (a ``--margin`` δ shifts the candidate by
 +δ first), per training-behaviour summary ("probe:" rows) two one-sided tests; every rank row of the
 check is then judged at alpha / m (Bonferroni over its m rank rows: :func:`_decide_rank_rows`), so
 that a candidate exchangeable with the baseline fails at most alpha of checks whatever the
 distribution of seeds; a row that cannot reach alpha / m with its seed counts is "n/a". NaN and
-diverged counts as below. docs/CHECK.md explains why this is the default.
+diverged counts as below. docs/CHECK.md compares the three statistics.
 
 Statistical part with ``statistic="mean"``, per matched pair and per metric the baseline stores
 (registered metrics, in registration order), oriented so that larger is better (a lower-is-better
@@ -45,8 +60,8 @@ metric is negated):
   mirrored test says so. Equivalence applies the same rule in both directions. The same values on
   both sides (a rerun, or +inf in every seed of both) pass without a test. With too few seeds for the
   exact test to reach p < α at all (3 against 3: its smallest one-sided p is 1/20 = 0.05) the
-  metric is "n/a", not judged: the row says how many seeds it needs, and the result line lists it
-  (it does not fail the check; the finite metrics of the same runs, e.g. modes_covered, still are).
+  metric is "n/a", not judged: the row says how many seeds it needs, and the check is INCONCLUSIVE
+  unless something else fails (the finite metrics of the same runs, e.g. modes_covered, are judged).
 - Fewer than 2 seeds in a matched group: HarnessError (the t test needs 2 on each side).
 
 Default k (``DEFAULT_MARGIN_SDS`` = 8), chosen by simulation (tests/test_check.py,
@@ -81,12 +96,18 @@ from .errors import HarnessError
 from .runs import atomic_write_bytes, to_jsonable
 
 TESTS = ("noninferiority", "equivalence")
-#: how a row compares the seeds: "rank" (default: exact Mann-Whitney tests, Bonferroni over the
-#: check's rows, so that at most alpha of checks of an exchangeable candidate fail, whatever the
-#: distribution of seeds: failed runs, two modes, infinities) or "mean" (Welch's t bounds, a
-#: margin of k seed sds; normal theory)
-STATISTICS = ("rank", "mean")
-DEFAULT_STATISTIC = "rank"
+#: how rows compare the seeds: "permutation" (default: one joint permutation test over every row of
+#: the check, Westfall-Young min-p step-down: at most alpha of checks of an exchangeable candidate
+#: fail, whatever the distribution of seeds and however correlated the rows; harness.permutation),
+#: "rank" (exact Mann-Whitney per row, Bonferroni over the rows: the same guarantee, less power) or
+#: "mean" (Welch's t bounds, a margin of k seed sds; normal theory)
+STATISTICS = ("permutation", "rank", "mean")
+DEFAULT_STATISTIC = "permutation"
+#: the seed of the Monte-Carlo permutations (pairs with more than PERMUTATION_MAX_EXACT label
+#: assignments; fewer are enumerated exactly), so that a check repeats bit for bit
+PERMUTATION_SEED = 0
+PERMUTATION_MAX_EXACT = 50_000
+PERMUTATION_RESAMPLES = 20_000
 DEFAULT_TEST = "noninferiority"
 DEFAULT_ALPHA = 0.05
 #: margin δ = DEFAULT_MARGIN_SDS × the baseline's seed sd (see the module docstring for the simulation)
@@ -96,9 +117,12 @@ SD_FLOOR = 1e-12
 #: seeds per side the t test needs
 MIN_SEEDS = 2
 CHECK_FORMAT = "gan-harness-check"
-CHECK_FORMAT_VERSION = 1
+CHECK_FORMAT_VERSION = 2  # 2: verdict (PASS, FAIL, INCONCLUSIVE), seeds_needed
 
 PASS, BETTER, REGRESSION, NOT_EQUIVALENT, NA = "pass", "better", "REGRESSION", "NOT EQUIVALENT", "n/a"
+#: the check's verdicts and their exit statuses (2 is bad input, raised as HarnessError before any work)
+VERDICT_PASS, VERDICT_FAIL, VERDICT_INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+EXIT_STATUS = {VERDICT_PASS: 0, VERDICT_FAIL: 1, VERDICT_INCONCLUSIVE: 3}
 PENDING = "pending"  # a rank row before the check decides all of them (Bonferroni)
 FAILING = (REGRESSION, NOT_EQUIVALENT)
 DIVERGED_ROW = "diverged"
@@ -135,6 +159,11 @@ class Row:
     detail: str = ""
     n_candidate_finite: int = 0  # values that entered the test (NaN left out)
     n_baseline_finite: int = 0
+    #: for a row not judged ("n/a"): the candidate seeds (against these baseline seeds) that would let
+    #: its test reach the level; None when more seeds would not help by themselves (e.g. every run diverged)
+    seeds_needed: int | None = None
+    #: permutation statistic: the Westfall-Young adjusted p (``p`` is the row's own permutation p)
+    p_adjusted: float = math.nan
 
     @property
     def failed(self) -> bool:
@@ -192,12 +221,49 @@ class CheckResult:
         return [e for e in self.exact if e.failed]
 
     @property
+    def failed(self) -> bool:
+        """A statistical row fails, or an exact comparison under an identical signature differs."""
+        return bool(self.regressions or self.exact_failures)
+
+    @property
+    def verdict(self) -> str:
+        """FAIL when something regressed; else INCONCLUSIVE when a row could not be judged with these
+        seeds (a check that judged nothing must not pass); else PASS."""
+        if self.failed:
+            return VERDICT_FAIL
+        return VERDICT_INCONCLUSIVE if self.unresolved else VERDICT_PASS
+
+    def _identical(self, r: Row) -> bool:
+        """Every candidate seed of the row's group matched its baseline seed bit for bit (the exact
+        part under one numeric signature): the strongest judgement there is, whatever the seeds."""
+        return any(e.status == "match" and e.group == r.group and e.baseline_group == r.baseline_group
+                   and len(e.seeds) == r.n_candidate for e in self.exact)
+
+    @property
+    def unresolved(self) -> list[Row]:
+        """Rows not judged statistically whose group was not judged bit for bit either: what makes
+        a check INCONCLUSIVE."""
+        return [r for r in self.not_judged if not self._identical(r)]
+
+    @property
     def passed(self) -> bool:
-        return not self.regressions and not self.exact_failures
+        return self.verdict == VERDICT_PASS
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.verdict == VERDICT_INCONCLUSIVE
 
     @property
     def exit_status(self) -> int:
-        return 0 if self.passed else 1
+        """0 pass, 1 regression, 3 inconclusive (the CLI's --allow-inconclusive turns 3 into 0)."""
+        return EXIT_STATUS[self.verdict]
+
+    @property
+    def seeds_needed(self) -> int | None:
+        """The candidate seeds that would judge every unresolved row (the largest of their needs;
+        None when no row gives one)."""
+        needs = [r.seeds_needed for r in self.unresolved if r.seeds_needed is not None]
+        return max(needs) if needs else None
 
     def row(self, group: str, metric: str) -> Row:
         """The row of `metric` for the candidate group `group` (KeyError if there is none)."""
@@ -216,16 +282,27 @@ class CheckResult:
         for e in self.exact:
             counts[e.status] = counts.get(e.status, 0) + 1
         exact = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        if self.passed:
-            unjudged = self.not_judged
+        verdict = self.verdict
+        if verdict == VERDICT_PASS:
+            identical = len(self.not_judged)
+            how = (f"{len(self.rows)} rows, {identical} of them not judged statistically but every seed of their "
+                   "groups identical bit for bit" if identical else f"{len(self.rows)} rows judged")
+            return f"result: PASS ({how}; exact: {exact or 'none'})"
+        if verdict == VERDICT_INCONCLUSIVE:
+            unjudged = self.unresolved
             names = [f"{r.label} {r.metric}" for r in unjudged]
-            if len(names) > 6:  # e.g. every rank row of a 3-seed baseline: name a few, count the rest
-                names = names[:3] + [f"and {len(names) - 3} more (too few seeds for their tests; see the rows)"]
-            extra = f", {len(unjudged)} not judged: {', '.join(names)}" if unjudged else ""
-            return f"result: PASS ({len(self.rows)} rows{extra}; exact: {exact or 'none'})"
+            if len(names) > 6:  # e.g. every row of a 2-seed check: name a few, count the rest
+                names = names[:3] + [f"and {len(names) - 3} more"]
+            need = self.seeds_needed
+            n_c = max((r.n_candidate for r in unjudged), default=0)
+            how = (f"; {need} candidate seeds (here {n_c}) against this baseline would judge "
+                   f"{'it' if len(unjudged) == 1 else 'them'}" if need is not None else
+                   "; more seeds that do not diverge would judge them")
+            return (f"result: INCONCLUSIVE: {len(unjudged)} of {len(self.rows)} rows not judged with these seeds "
+                    f"({', '.join(names)}){how}; nothing regressed among the rest (exact: {exact or 'none'})")
         what = [f"{r.label} {r.metric}" for r in self.regressions]
         what += [f"{e.group} exact" for e in self.exact_failures]
-        return f"result: REGRESSION in {len(what)}: {', '.join(what)}"
+        return f"result: FAIL: regression in {len(what)}: {', '.join(what)}"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (non-finite floats as the strings "inf", "-inf", "nan", as in a baseline)."""
@@ -239,8 +316,8 @@ class CheckResult:
             d = asdict(e)
             d["seeds"], d["keys"], d["failed"] = list(e.seeds), list(e.keys), e.failed
             exact.append(d)
-        out = {"format": CHECK_FORMAT, "format_version": CHECK_FORMAT_VERSION, "passed": self.passed,
-               "exit_status": self.exit_status, "candidate": self.candidate, "baseline": self.baseline,
+        out = {"format": CHECK_FORMAT, "format_version": CHECK_FORMAT_VERSION, "verdict": self.verdict,
+               "passed": self.passed, "exit_status": self.exit_status, "seeds_needed": self.seeds_needed, "candidate": self.candidate, "baseline": self.baseline,
                "mode": self.mode, "test": self.test, "statistic": self.statistic, "alpha": self.alpha,
                "margin_sds": self.margin_sds,
                "margins": dict(self.margins), "rows": rows, "exact": exact,
@@ -256,6 +333,12 @@ class CheckResult:
 
     def describe_test(self) -> str:
         a = _fmt_alpha(self.alpha)
+        if self.statistic == "permutation":
+            margins = "".join(f"; --margin {m}={v:g}" for m, v in sorted(self.margins.items()))
+            side = "one-sided per metric (candidate worse?)" if self.test == "noninferiority" else \
+                "two-sided per metric"
+            return (f"joint permutation test over all rows (rank sums; {side}, two-sided per training-behaviour "
+                    f"row); Westfall-Young min-p step-down adjusted p ≤ α = {a}{margins}")
         if self.statistic == "rank":
             margins = "".join(f"; --margin {m}={v:g}" for m, v in sorted(self.margins.items()))
             test = ("exact one-sided Mann-Whitney per metric (candidate worse?)" if self.test == "noninferiority"
@@ -354,6 +437,8 @@ def _signed(x: float) -> str:
 
 
 def _bound_text(r: Row) -> str:
+    if not math.isnan(r.p_adjusted):
+        return f"adj. p = {r.p_adjusted:.3g}"
     if not math.isnan(r.p):
         return f"p = {r.p:.3g}"
     if math.isnan(r.low):
@@ -438,11 +523,14 @@ def _check_options(test: str, alpha: float, margin_sds: float, margins: Mapping[
     return out
 
 
-def _check_statistic(statistic: str) -> None:
+def _check_statistic(statistic: str, test: str = DEFAULT_TEST, margins: Mapping[str, float] | None = None) -> None:
     from .spec import unknown_key_message
 
     if statistic not in STATISTICS:
         raise HarnessError(unknown_key_message(str(statistic), list(STATISTICS), what="--statistic"))
+    if statistic == "permutation" and test == "equivalence" and margins:
+        raise HarnessError("--margin with --test equivalence needs --statistic rank or mean (the permutation "
+                           "statistic's equivalence rows test for any difference, without a margin)")
 
 
 def parse_margins(items: Iterable[str] | None) -> dict[str, float]:
@@ -629,6 +717,26 @@ class _Options:
                  statistic: str = DEFAULT_STATISTIC):
         self.test, self.alpha, self.margin_sds, self.margins = test, alpha, margin_sds, margins
         self.statistic = statistic
+        #: permutation statistic: (row label, metric) -> the row's oriented values, until the check
+        #: decides all rows at once (:func:`_decide_permutation_rows`)
+        self.permutation_inputs: dict[tuple[str, str], Any] = {}
+
+    def pending_permutation_row(self, common: dict, c: np.ndarray, b: np.ndarray, sided: str, shift: float = 0.0,
+                                detail: str = "") -> Row:
+        """A row of the permutation statistic before its decision; `c` and `b` oriented (NaN: worst)."""
+        from .permutation import RowInput
+        from .report.stats import quantile
+
+        label = common["group"] if common["group"] == common["baseline_group"] else \
+            f"{common['group']} vs {common['baseline_group']}"
+        self.permutation_inputs[(label, common["metric"])] = RowInput(label, c, b, sided, shift)
+        cf, bf = c[~np.isnan(c)], b[~np.isnan(b)]
+        with np.errstate(invalid="ignore"):
+            med = quantile(cf, 0.5) - quantile(bf, 0.5) if len(cf) and len(bf) else math.nan
+        what = "one-sided" if sided == "less" else "two-sided"
+        return Row(**{"n_candidate_finite": int(len(cf)), "n_baseline_finite": int(len(bf)), **common},
+                   delta_hat=float(med) if not math.isnan(med) else math.nan, low=math.nan, high=math.nan,
+                   p=math.nan, decision=PENDING, test=f"joint permutation, rank sum, {what}", detail=detail)
 
 
 def _rank_row(common: dict, c: np.ndarray, b: np.ndarray, margin: float, test: str, detail: str = "") -> Row:
@@ -675,7 +783,7 @@ def _decide_rank_rows(rows: list[Row], alpha: float) -> tuple[list[Row], int]:
         if floor >= level:
             need = next(n for n in range(r.n_candidate_finite, 10_000)
                         if min_pvalue_mannwhitney(n, r.n_baseline_finite, "two-sided" if two else "less") < level)
-            out.append(replace(r, decision=NA, detail=(r.detail + "; " if r.detail else "") +
+            out.append(replace(r, decision=NA, seeds_needed=need, detail=(r.detail + "; " if r.detail else "") +
                                f"not judged: its smallest p with {r.n_candidate_finite} candidate and "
                                f"{r.n_baseline_finite} baseline seeds is {floor:.2g}, not < α/m = {level:.2g} "
                                f"(m = {m} rows); it needs {need} candidate seeds against these"))
@@ -685,6 +793,61 @@ def _decide_rank_rows(rows: list[Row], alpha: float) -> tuple[list[Row], int]:
         out.append(replace(r, decision=decision, detail=(r.detail + "; " if r.detail else "") +
                            f"p = {r.p:.3g} vs α/m = {level:.2g}"))
     return out, m
+
+
+def _decide_permutation_rows(rows: list[Row], opts: _Options) -> list[Row]:
+    """Decide the permutation rows of a whole check at once: one joint permutation test over all
+    of them (harness.permutation: labels permuted per matched pair, all its rows at once; pairs
+    independent), Westfall-Young min-p step-down adjusted p <= alpha fails the row. A row that could
+    not reach alpha with these seed counts even at its most extreme (its ``seeds_floor``) and did not
+    fail is "n/a", with the candidate seeds that would judge it."""
+    from dataclasses import replace
+
+    from .permutation import joint_permutation_test, seeds_needed
+
+    pending = [r for r in rows if r.decision == PENDING]
+    if not pending:
+        return rows
+    inputs = [opts.permutation_inputs[(r.label, r.metric)] for r in pending]
+    results = dict(zip(((r.label, r.metric) for r in pending),
+                       joint_permutation_test(inputs, max_exact=PERMUTATION_MAX_EXACT,
+                                              n_resamples=PERMUTATION_RESAMPLES, seed=PERMUTATION_SEED)))
+    m, a = len(pending), opts.alpha
+    out = []
+    for r in rows:
+        if r.decision != PENDING:
+            out.append(r)
+            continue
+        res, inp = results[(r.label, r.metric)], opts.permutation_inputs[(r.label, r.metric)]
+        two = inp.sided == "two-sided"
+        mc = f" ± {res.mc_error:.2g} (Monte Carlo)" if res.mc_error > 0 else ""
+        where = (r.detail + "; " if r.detail else "")
+        if res.p_adjusted <= a:
+            decision = NOT_EQUIVALENT if two else REGRESSION
+            text = f"p = {res.p:.3g}, adjusted {res.p_adjusted:.3g}{mc} ≤ α = {_fmt_alpha(a)} (min-p over {m} rows)"
+            out.append(replace(r, decision=decision, p=res.p, p_adjusted=res.p_adjusted, detail=where + text))
+        elif res.seeds_floor > a:
+            n_c, n_b = len(inp.candidate), len(inp.baseline)
+            need = seeds_needed(n_b, m, a, inp.sided)
+            text = (f"not judged: at its most extreme this row's adjusted p would be {res.seeds_floor:.2g} > α = "
+                    f"{_fmt_alpha(a)} with {n_c} candidate and {n_b} baseline seeds ({m} rows); {need.bonferroni} "
+                    f"candidate seeds against these judge it whatever the rows' correlation (fewer than "
+                    f"{need.minimum} never do)")
+            out.append(replace(r, decision=NA, p=res.p, p_adjusted=res.p_adjusted, seeds_needed=need.bonferroni,
+                               detail=where + text))
+        else:
+            text = f"p = {res.p:.3g}, adjusted {res.p_adjusted:.3g}{mc} > α = {_fmt_alpha(a)}"
+            out.append(replace(r, decision=PASS, p=res.p, p_adjusted=res.p_adjusted, detail=where + text))
+    return out
+
+
+def _decide_rows(rows: list[Row], opts: _Options) -> list[Row]:
+    """The decisions a check takes once it has every row (rank: Bonferroni; permutation: joint)."""
+    if opts.statistic == "rank":
+        return _decide_rank_rows(rows, opts.alpha)[0]
+    if opts.statistic == "permutation":
+        return _decide_permutation_rows(rows, opts)
+    return rows
 
 
 def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base_seeds: list, opts: _Options) -> Row:
@@ -705,8 +868,8 @@ def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base
     quantum = resolution / math.sqrt(12) if resolution > 0 else math.nan
     if metric in opts.margins:
         margin, source = opts.margins[metric], "--margin"
-    elif opts.statistic == "rank":
-        margin, source = 0.0, "none (rank test: same distribution)"
+    elif opts.statistic in ("rank", "permutation"):
+        margin, source = 0.0, f"none ({opts.statistic} test: same distribution)"
     else:
         # the same value as margin_from_sd(seed_sd, noise, k), naming which sd it came from
         sds = ((seed_sd, "seed sd"), (noise, "eval-noise sd"), (quantum, "resolution/√12"), (SD_FLOOR, "sd floor"))
@@ -719,6 +882,15 @@ def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base
                   baseline_text=cell(bs, nan_label="diverged"), margin=float(margin), margin_source=source)
     nan = math.nan
     k_c, k_b = int(np.isnan(c_raw).sum()), int(np.isnan(b_raw).sum())
+    if opts.statistic == "permutation":  # NaN (no value: diverged) ranks as the worst value
+        if opts.test == "equivalence":
+            sided, shift = "two-sided", 0.0
+        else:
+            sided, shift = "less", (margin if metric in opts.margins else 0.0)
+        inf_c, inf_b = int(np.isinf(c_raw).sum()), int(np.isinf(b_raw).sum())
+        notes = [_share_text(k, len(c_raw), kb, len(b_raw), what) for k, kb, what in
+                 ((k_c, k_b, "no value (diverged)"), (inf_c, inf_b, "non-finite")) if k or kb]
+        return opts.pending_permutation_row(common, sign * c_raw, sign * b_raw, sided, shift, "; ".join(notes))
     if k_c * len(b_raw) > k_b * len(c_raw):  # a larger share of seeds without a value
         return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=REGRESSION,
                    test="divergence (NaN) count", detail=_share_text(k_c, len(c_raw), k_b, len(b_raw), "diverged"))
@@ -746,7 +918,7 @@ def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base
                    test="none needed: identical values", detail=detail)
     if min_pvalue_mannwhitney(len(c), len(b), "less") >= opts.alpha:
         need_c, need_b = _seeds_for_rank_test(len(c), len(b), opts.alpha)
-        return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=NA,
+        return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=NA, seeds_needed=need_c,
                    test="not judged: exact Mann-Whitney, one-sided, cannot reach the level",
                    detail=f"{detail}; its smallest p with {len(c)} candidate and {len(b)} baseline values is "
                           f"1/{math.comb(len(c) + len(b), len(c))}, not < {_fmt_alpha(opts.alpha)}: it needs "
@@ -766,16 +938,21 @@ def _metric_row(label: str, base_label: str, metric: str, cand_seeds: list, base
                test=f"exact Mann-Whitney, one-sided ({method}), and medians", detail=detail)
 
 
-def _diverged_row(label: str, base_label: str, cand_seeds: list, base_seeds: list) -> Row:
-    k_c = sum(s.get("status") == "diverged" for s in cand_seeds)
-    k_b = sum(s.get("status") == "diverged" for s in base_seeds)
-    n_c, n_b = len(cand_seeds), len(base_seeds)
-    failed = k_c * n_b > k_b * n_c
+def _diverged_row(label: str, base_label: str, cand_seeds: list, base_seeds: list, opts: _Options | None = None) -> Row:
+    """The share of diverged runs: under the permutation statistic a row of the joint test (a
+    diverged run is worse than a finished one); otherwise any larger share fails."""
+    c = np.array([s.get("status") == "diverged" for s in cand_seeds], np.float64)
+    b = np.array([s.get("status") == "diverged" for s in base_seeds], np.float64)
+    k_c, k_b, n_c, n_b = int(c.sum()), int(b.sum()), len(c), len(b)
     nan = math.nan
-    return Row(group=label, baseline_group=base_label, metric=DIVERGED_ROW, higher_is_better=None,
-               n_candidate=n_c, n_baseline=n_b, candidate_mean=k_c / n_c, candidate_sd=nan, baseline_mean=k_b / n_b,
-               baseline_sd=nan, candidate_text=f"{k_c}/{n_c} diverged", baseline_text=f"{k_b}/{n_b} diverged",
-               delta_hat=nan, low=nan, high=nan, p=nan, margin=nan, margin_source="", decision=REGRESSION if failed else PASS,
+    common = dict(group=label, baseline_group=base_label, metric=DIVERGED_ROW, higher_is_better=None,
+                  n_candidate=n_c, n_baseline=n_b, candidate_mean=k_c / n_c, candidate_sd=nan, baseline_mean=k_b / n_b,
+                  baseline_sd=nan, candidate_text=f"{k_c}/{n_c} diverged", baseline_text=f"{k_b}/{n_b} diverged",
+                  margin=nan, margin_source="")
+    if opts is not None and opts.statistic == "permutation":
+        return opts.pending_permutation_row(common, -c, -b, "less", 0.0, _share_text(k_c, n_c, k_b, n_b, "diverged"))
+    failed = k_c * n_b > k_b * n_c
+    return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=REGRESSION if failed else PASS,
                test="divergence (status) count", detail=_share_text(k_c, n_c, k_b, n_b, "diverged"))
 
 
@@ -823,6 +1000,10 @@ def _behaviour_row(label: str, base_label: str, name: str, scale: str, cand_seed
                   margin_source=f"{_num(opts.margin_sds)} × {which}")
     nan = math.nan
     k_c, k_b = int((~np.isfinite(c_raw)).sum()), int((~np.isfinite(b_raw)).sum())
+    if opts.statistic == "permutation":  # two-sided; a missing value (NaN) ranks lowest
+        detail = _share_text(k_c, len(c_raw), k_b, len(b_raw), "non-finite") if k_c or k_b else ""
+        return opts.pending_permutation_row({**common, "margin": 0.0, "margin_source": "none (same distribution)"},
+                                            c_raw, b_raw, "two-sided", 0.0, detail)
     if k_c * len(b_raw) > k_b * len(c_raw):
         return Row(**common, delta_hat=nan, low=nan, high=nan, p=nan, decision=NOT_EQUIVALENT,
                    test="non-finite count", detail=_share_text(k_c, len(c_raw), k_b, len(b_raw), "non-finite"))
@@ -890,7 +1071,7 @@ def _compare(cand_group: Mapping[str, Any], base_group: Mapping[str, Any], opts:
         if missing:
             raise HarnessError(f"{label}: candidate seed {s.get('seed')} has no {', '.join(missing)} (the baseline "
                                f"{base_label} reports {'it' if len(missing) == 1 else 'them'})")
-    rows = [_diverged_row(label, base_label, cand_group["seeds"], base_group["seeds"])] if status_row else []
+    rows = [_diverged_row(label, base_label, cand_group["seeds"], base_group["seeds"], opts)] if status_row else []
     rows += [_metric_row(label, base_label, m, cand_group["seeds"], base_group["seeds"], opts) for m in metrics]
     if behaviour:
         rows += _behaviour_rows(label, base_label, cand_group["seeds"], base_group["seeds"], opts)
@@ -1004,7 +1185,7 @@ def check(candidate: Any, baseline: Any, *, pairs: Mapping[str, str] | None = No
     other-version file, differing protocols, no matched group, too few seeds, unknown options.
     Returns a :class:`CheckResult`; ``result.passed`` is the verdict."""
     margins = _check_options(test, alpha, margin_sds, margins)
-    _check_statistic(statistic)
+    _check_statistic(statistic, test, margins)
     opts = _Options(test, float(alpha), float(margin_sds), margins, statistic)
     cand, cand_desc = load_side(candidate, "candidate")
     base, base_desc = load_side(baseline, "baseline")
@@ -1037,14 +1218,21 @@ def check(candidate: Any, baseline: Any, *, pairs: Mapping[str, str] | None = No
         if diffs:
             label = _label(cg) if _label(cg) == _label(bg) else f"{_label(cg)} vs {_label(bg)}"
             cfg[label] = diffs
-    if opts.statistic == "rank":
-        rows, _ = _decide_rank_rows(rows, opts.alpha)
+    rows = _decide_rows(rows, opts)
     notes += _family_note(rows, opts)
     return CheckResult(cand_desc, base_desc, "runs", test, float(alpha), float(margin_sds), margins, rows, exact,
                        unmatched_c, unmatched_b, cfg, notes, statistic=statistic)
 
 
 def _family_note(rows: Sequence[Row], opts: _Options) -> list[str]:
+    if opts.statistic == "permutation":
+        m = sum(r.test.startswith("joint permutation") for r in rows)
+        if not m:
+            return []
+        return [f"false alarms: at most {_fmt_alpha(opts.alpha)} of checks of a candidate whose seeds are exchangeable "
+                f"with the baseline's fail one of these {m} rows (one joint permutation test, Westfall-Young min-p "
+                "step-down: exact family-wise control, no assumption on the distribution of seeds or on how the rows "
+                "correlate); the exact part comes on top"]
     if opts.statistic == "rank":
         m = sum(r.test.startswith("exact Mann-Whitney") and r.decision != NA and r.metric != DIVERGED_ROW
                 for r in rows)
@@ -1123,7 +1311,7 @@ def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, agains
     from .metrics import METRICS
 
     margins = _check_options(test, alpha, margin_sds, margins)
-    _check_statistic(statistic)
+    _check_statistic(statistic, test, margins)
     opts = _Options(test, float(alpha), float(margin_sds), margins, statistic)
     samples = list(samples)
     if len(samples) < MIN_SEEDS:
@@ -1165,8 +1353,7 @@ def check_samples(samples: Sequence[Any], dataset: str, baseline: Any, *, agains
                   "protocol": group["protocol"], "seeds": seeds}
     label = f"samples/{dataset}"
     rows = _compare(cand_group, group, opts, label=label, status_row=False)
-    if opts.statistic == "rank":
-        rows, _ = _decide_rank_rows(rows, opts.alpha)
+    rows = _decide_rows(rows, opts)
     exact = [Exact(label, base_label, "not applicable",
                    "exact: not applicable (sample files: statistical check only)")]
     desc = f"{len(samples)} sample files ({', '.join(names)})"
@@ -1226,7 +1413,7 @@ def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Seque
     from .variant import get_variant
 
     margins_checked = _check_options(test, alpha, margin_sds, margins)
-    _check_statistic(statistic)
+    _check_statistic(statistic, test, margins_checked)
     from .variant import canonical_variant
 
     # display spellings (SN-GAN) to registered names; unknown names: one line with the known ones
@@ -1280,6 +1467,9 @@ def check_variant(variant: str, against: str, *, suite: str = "ci", seeds: Seque
                            f"e.g. {failed[0]['run_id']}: {failed[0]['reason']}")
     built = decode_non_finite(build_baseline(out))
     built["created_from"] = str(out)
+    # a reused --runs-out may hold other seeds (an earlier check): compare the seeds asked for only
+    wanted = set(spec_suite.seeds)
+    built["groups"] = [{**g, "seeds": [s for s in g["seeds"] if s.get("seed") in wanted]} for g in built["groups"]]
     cand = {**built, "groups": [g for g in built["groups"] if g["variant"] == variant]}
     if base is None:
         base = {**built, "groups": [g for g in built["groups"] if g["variant"] == against]}

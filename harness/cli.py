@@ -1,7 +1,8 @@
 """The ``gan-harness`` command: run, evaluate, report, record, check, list.
 
 Bad input gets one line on stderr naming the problem and exit status 2, before any work starts.
-``check`` exits 0 when the candidate passes and 1 when something regresses.
+``check`` exits 0 when the candidate passes, 1 when something regresses and 3 when rows could not
+be judged with the seeds given (INCONCLUSIVE; ``--allow-inconclusive`` makes that 0).
 """
 from __future__ import annotations
 
@@ -192,18 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="record a baseline: one small JSON file summarising a runs directory")
     rec.add_argument("runs_dir", type=Path)
     rec.add_argument("--out", type=Path, required=True, help="baseline file to write (JSON)")
+    rec.add_argument("--judge-seeds", type=int, default=4, metavar="K",
+                     help="warn for each group with too few seeds to judge a check of K candidate seeds (default 4)")
 
     chk = sub.add_parser("check", help="regression check: does a candidate (runs directory, baseline file or sample "
-                                        "files) behave like a baseline? exit 0 pass, 1 regression, 2 bad input")
+                                        "files) behave like a baseline? exit 0 pass, 1 regression, 2 bad input, "
+                                        "3 inconclusive (too few seeds to judge)")
     chk.add_argument("candidate", nargs="?", type=Path, help="runs directory or recorded baseline file")
     chk.add_argument("--baseline", type=Path, default=None,
                      help="recorded baseline file, runs directory, or the name of a shipped baseline (ci, quick)")
     chk.add_argument("--test", default="noninferiority",
                      help="noninferiority (default: Welch one-sided lower bound > -margin) or equivalence (TOST)")
-    chk.add_argument("--statistic", default="rank",
-                     help="rank (default: exact Mann-Whitney tests, Bonferroni over the rows: at most --alpha false "
-                          "alarms for any distribution of seeds) or mean (Welch's t bounds with a margin of "
-                          "--margin-sds seed sds)")
+    chk.add_argument("--statistic", default="permutation",
+                     help="permutation (default: one joint permutation test over all rows, Westfall-Young min-p "
+                          "step-down: at most --alpha false alarms for any distribution of seeds), rank (exact "
+                          "Mann-Whitney per row, Bonferroni over the rows) or mean (Welch's t bounds with a margin "
+                          "of --margin-sds seed sds)")
     chk.add_argument("--alpha", type=float, default=0.05, help="level (default 0.05)")
     chk.add_argument("--margin-sds", type=float, default=None,
                      help="--statistic mean: margin in baseline seed sds (default 8: about 5%% false alarms per row with "
@@ -212,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="margin of one metric in its own units, repeatable (rank: a tolerated shift; mean: replaces "
                           "the sd-based one)")
     chk.add_argument("--out", type=Path, help="also write check.json and check.md into this directory")
+    chk.add_argument("--allow-inconclusive", action="store_true",
+                     help="exit 0 instead of 3 when rows could not be judged with these seeds (the verdict still says "
+                          "INCONCLUSIVE)")
     chk.add_argument("--dataset", help="samples mode: the data set the --samples imitate (a name or a mixture)")
     chk.add_argument("--samples", nargs="+", type=Path, metavar="FILE",
                      help="samples mode: one .npy/.npz/.pt file of final samples per seed (n_eval samples each)")
@@ -473,7 +481,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        baseline = record_baseline(args.runs_dir, args.out)
+        baseline = record_baseline(args.runs_dir, args.out, args.judge_seeds)
     for w in caught:  # only once the baseline is written: a refusal stays one line
         print(f"gan-harness: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
     n_seeds = sum(len(g["seeds"]) for g in baseline["groups"])
@@ -554,6 +562,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(result.to_text(), end="")
     if files:
         print(f"written: {files['md']}, {files['json']}")
+    if result.inconclusive and args.allow_inconclusive:
+        return 0
     return result.exit_status
 
 

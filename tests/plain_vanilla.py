@@ -30,8 +30,10 @@ def mlp(n_in: int, n_out: int, act: nn.Module) -> nn.Sequential:
                          nn.Linear(128, n_out))
 
 
-def train_vanilla(seed: int, steps: int = 1000, batch: int = 256, lr: float = 2e-3, n_samples: int = 2500) -> np.ndarray:
-    """Final samples (n_samples, 2) of one seed."""
+def train_vanilla(seed: int, steps: int = 1000, batch: int = 256, lr: float = 2e-3, n_samples: int = 2500,
+                  flip_d_sign: bool = False) -> np.ndarray:
+    """Final samples (n_samples, 2) of one seed. `flip_d_sign`: the bug a regression check must
+    catch, D's loss with its sign flipped (D maximises its own classification loss)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(10_000 + seed)
     G, D = mlp(16, 2, nn.ReLU()), mlp(2, 1, nn.LeakyReLU(0.2))
@@ -47,6 +49,8 @@ def train_vanilla(seed: int, steps: int = 1000, batch: int = 256, lr: float = 2e
         with torch.no_grad():
             fake = G(torch.randn(batch, 16, generator=gen))
         loss_d = bce(D(x).squeeze(-1), ones) + bce(D(fake).squeeze(-1), zeros)
+        if flip_d_sign:
+            loss_d = -loss_d
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()

@@ -21,7 +21,7 @@ from harness.runs import atomic_write_json, read_json
 from report_runs import default_history, make_run, mixture_metrics, protocol
 
 # These tests pin the Welch ("mean") statistic on 3-seed groups, where its bounds have known values;
-# the default rank statistic is tested in tests/test_check_behaviour.py.
+# the rank statistic in tests/test_check_behaviour.py, the default (permutation) in tests/test_check_permutation.py.
 check = functools.partial(check_module.check, statistic="mean")
 check_samples = functools.partial(check_module.check_samples, statistic="mean")
 
@@ -110,7 +110,7 @@ def test_a_candidate_shifted_by_many_sds_fails_on_that_metric_only(tmp_path, cap
               if m != metric]
     assert all("  pass  " in ln for ln in others), others
     if decision == REGRESSION:
-        assert out.strip().endswith(f"result: REGRESSION in 1: vanilla/ring8 {metric}")
+        assert out.strip().endswith(f"result: FAIL: regression in 1: vanilla/ring8 {metric}")
     result = check(tmp_path / "b", tmp_path / "a")
     r = result.row("vanilla/ring8", metric)
     assert r.decision == decision
@@ -173,14 +173,18 @@ def test_an_infinite_value_with_too_few_seeds_for_the_rank_test_is_not_judged(tm
     write_group(tmp_path / "a", BASE)
     write_group(tmp_path / "b", {s: {**m, "reverse_kl": math.inf} for s, m in BASE.items()})
     code, out, _ = cli(capsys, tmp_path / "b", "--baseline", tmp_path / "a")
-    assert code == 0, out
+    assert code == 3, out  # INCONCLUSIVE: a row that matters could not be judged with these seeds
     line = row_line(out, "reverse_kl")
     assert "  n/a  " in line and "non-finite in 3/3 seeds against 0/3" in line
     assert "smallest p with 3 candidate and 3 baseline values is 1/20, not < 0.05" in line
     assert "it needs 4 candidate seeds against these 3, or 4 baseline seeds against these 3" in line
-    assert "result: PASS (13 rows, 1 not judged: vanilla/ring8 reverse_kl; " in out
+    assert ("result: INCONCLUSIVE: 1 of 13 rows not judged with these seeds (vanilla/ring8 reverse_kl); 4 candidate "
+            "seeds (here 3) against this baseline would judge it; nothing regressed among the rest") in out
     result = check(tmp_path / "b", tmp_path / "a")
-    assert [r.metric for r in result.not_judged] == ["reverse_kl"] and result.passed
+    assert [r.metric for r in result.not_judged] == ["reverse_kl"] and result.inconclusive and not result.passed
+    # --allow-inconclusive: the same verdict, exit 0
+    code, out, _ = cli(capsys, tmp_path / "b", "--baseline", tmp_path / "a", "--allow-inconclusive")
+    assert code == 0 and "result: INCONCLUSIVE" in out
     # one more candidate seed (p = 1/35 is reachable) and the same candidate fails
     write_group(tmp_path / "b", {3: {**BASE[0], "reverse_kl": math.inf}})
     assert [r.metric for r in check(tmp_path / "b", tmp_path / "a").regressions] == ["reverse_kl"]
@@ -336,7 +340,7 @@ def test_exact_check_names_the_first_differing_seed_step_and_key(tmp_path, capsy
         assert "exact: differs at seed 1, step unknown (no per-record history hashes), keys grad_norm_d" in out
     else:
         assert "vanilla/ring8: exact: differs at seed 1, step 300, keys grad_norm_d" in out
-    assert out.strip().endswith("result: REGRESSION in 1: vanilla/ring8 exact")
+    assert out.strip().endswith("result: FAIL: regression in 1: vanilla/ring8 exact")
     e = check(tmp_path / "b", tmp_path / "a.json").exact[0]
     assert (e.status, e.seed, e.keys) == ("differs", 1, ("grad_norm_d",))
     assert e.step == (None if old_baseline else 300)
@@ -520,3 +524,5 @@ def test_end_to_end_on_trained_tiny_runs_matches_exactly(tmp_path, tiny, monkeyp
     assert sorted(Path("second").rglob("*")) == before  # a runs directory is summarised in memory only
     # and the other way round: a runs directory as the baseline, a recorded file as the candidate
     assert main(["check", "first.json", "--baseline", "second"]) == 0
+    # 2 against 2 seeds judge no row statistically, but every seed matched bit for bit: PASS, not INCONCLUSIVE
+    assert "not judged statistically but every seed of their groups identical bit for bit" in capsys.readouterr().out

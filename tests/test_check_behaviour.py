@@ -20,8 +20,10 @@ from report_runs import default_history, make_run, mixture_metrics
 from test_check import BASE, one_error_line, write_group
 
 
-# the Welch statistic on 3-seed groups (known bounds); the rank statistic's tests are below
+# the Welch statistic on 3-seed groups (known bounds); the rank statistic's tests are below (the
+# default, joint permutation statistic has its own file, tests/test_check_permutation.py)
 check = functools.partial(check_module.check, statistic="mean")
+rank_check = functools.partial(check_module.check, statistic="rank")
 
 
 # ----------------------------------------------------------------------------- behaviour summaries
@@ -132,7 +134,8 @@ def test_cli_training_mode_trains_both_and_compares(tmp_path, capsys, tiny):
     code = main(["check", "--variant", "SN-GAN", "--against", "vanilla", "--suite", "tiny-check",
                  "--runs-out", str(tmp_path / "r"), "--jobs", "1", "--quiet"])
     out, err = capsys.readouterr()
-    assert code in (0, 1), err
+    assert code == 3, err  # 2 seeds against 2: no row can be judged, and the variants differ (no exact part)
+    assert "result: INCONCLUSIVE" in out
     assert "sngan/ring8 vs vanilla/ring8" in out and "probe:sigma_max" in out
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["sngan", "vanilla"]
     assert "config differs (allowed" in out  # the two variants' configs are listed, not refused
@@ -163,6 +166,7 @@ PLUGIN = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_a_plugin_file_reaches_worker_processes(tmp_path, tiny):
     from harness.resolve import resolve_run
     from harness.suite import run_specs
@@ -184,7 +188,7 @@ def test_a_broken_plugin_is_one_clear_error(tmp_path):
         load_plugin(str(tmp_path / "missing.py"))
 
 
-# ----------------------------------------------------------------------------- the rank statistic (default)
+# ----------------------------------------------------------------------------- the rank statistic (Bonferroni)
 def _group(seeds, shift=0.0, modes=8):
     """Per seed metrics that vary across seeds; `shift` makes every metric worse by that much."""
     return {s: mixture_metrics(modes, hq=0.5 + 0.003 * (s % 7) - shift, kl=0.01 + 0.001 * (s % 5) + shift,
@@ -194,7 +198,7 @@ def _group(seeds, shift=0.0, modes=8):
 def test_rank_rows_have_exact_p_values_and_bonferroni(tmp_path):
     write_group(tmp_path / "base", _group(range(10)))
     write_group(tmp_path / "worse", _group(range(10, 13), shift=0.2))
-    r = check_module.check(tmp_path / "worse", tmp_path / "base", behaviour=False)
+    r = rank_check(tmp_path / "worse", tmp_path / "base", behaviour=False)
     assert r.statistic == "rank"
     row = r.row("vanilla/ring8", "w1")
     # all 3 candidate values below (worse than) all 10 baseline ones: the most extreme of C(13, 3) orders
@@ -212,6 +216,10 @@ def test_rank_rows_pass_a_candidate_from_the_same_distribution_even_with_one_fai
     cand = _group(range(12, 15))
     cand[12] = mixture_metrics(0, hq=0.0, kl=math.inf, fd=7.0, w1=2.4)  # one run that failed completely
     write_group(tmp_path / "cand", cand)
+    ranked = rank_check(tmp_path / "cand", tmp_path / "base")
+    # Bonferroni over 15 rows cannot judge the two-sided behaviour rows at 3 against 12 (2/C(15, 3) >
+    # 0.05/15): nothing fails, but the verdict is INCONCLUSIVE; the joint permutation test judges all
+    assert not ranked.failed and ranked.inconclusive
     assert check_module.check(tmp_path / "cand", tmp_path / "base").passed
     # the Welch statistic calls the same candidate a regression: its mean carries the failed seed
     assert not check(tmp_path / "cand", tmp_path / "base").passed
@@ -220,13 +228,16 @@ def test_rank_rows_pass_a_candidate_from_the_same_distribution_even_with_one_fai
 def test_rank_rows_with_too_few_seeds_are_not_judged_and_say_what_they_need(tmp_path):
     write_group(tmp_path / "a", BASE)
     write_group(tmp_path / "b", _group(range(3), shift=0.3))
-    r = check_module.check(tmp_path / "b", tmp_path / "a", behaviour=False)
+    r = rank_check(tmp_path / "b", tmp_path / "a", behaviour=False)
     row = r.row("vanilla/ring8", "w1")
     assert row.decision == NA and "its smallest p with 3 candidate and 3 baseline seeds is 0.05" in row.detail
-    assert "it needs" in row.detail
-    assert r.passed and "not judged" in r.summary_line()
-    many = check_module.check(tmp_path / "b", tmp_path / "a")  # with the behaviour rows: 12 rows not judged
-    assert "12 not judged: " in many.summary_line() and "and 9 more (too few seeds" in many.summary_line()
+    # m = 5 rows, α/m = 0.01: 1/C(10, 7) = 0.0083 is the first below it (1/C(9, 6) = 0.012 is not)
+    assert "it needs 7 candidate seeds" in row.detail and row.seeds_needed == 7
+    # nothing regressed, but a check that could not judge its rows does not pass: INCONCLUSIVE, exit 3
+    assert not r.passed and not r.failed and r.inconclusive and r.exit_status == 3
+    assert r.summary_line().startswith("result: INCONCLUSIVE: 5 of 6 rows not judged with these seeds")
+    many = rank_check(tmp_path / "b", tmp_path / "a")  # with the behaviour rows: 12 rows not judged
+    assert "12 of 13 rows not judged" in many.summary_line() and "and 9 more)" in many.summary_line()
 
 
 def test_an_unknown_statistic_is_refused(tmp_path):
