@@ -6,7 +6,9 @@
 
 Prints member G steps per second (K x steps / wall time, setup and the final evaluation included,
 in both columns) of K separate runs executed by a pool of `workers` processes (1 thread each; on
-cuda one process) and of one vectorised group of K (torch threads = workers), and their ratio.
+cuda one process) and of the same K runs with --vectorize, executed as `gan-harness run` does (a
+group of K split into `workers` batches, one process and one thread each), and their ratio, in
+one run of the script.
 Quick-suite networks and batch (MLP 3 x 128, batch 256, ring8); evaluations only at the end with a
 small bank, no probes except the last step's, so it measures training. Runs into a temporary
 directory. Targets: >= 1.2x on a 2-core CPU at the quick suite's K = 3..16; >= 20x at K = 64 with
@@ -24,11 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from harness.suite import QUICK_OVERRIDES, run_specs
 from harness.trainer import resolve_run
-from harness.vectorize import train_group
 
 
 def main() -> None:
@@ -39,6 +38,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="ring8")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many interleaved timings per side (default 3)")
     ap.add_argument("--suite", default=None, help="time this whole suite without and with --vectorize")
     args = ap.parse_args()
     cuda = args.device.startswith("cuda")
@@ -50,23 +50,18 @@ def main() -> None:
           f"workers {1 if cuda else args.workers}")
     print(f"{'K':>4} {'separate steps/s':>17} {'vectorised steps/s':>19} {'ratio':>6}")
     for k in [int(v) for v in args.ks.split(",")]:
-        specs = [resolve_run(args.variant, args.dataset, s, over, device=args.device, setting="2d") for s in range(k)]
-        with tempfile.TemporaryDirectory() as tmp:
-            t = time.perf_counter()
-            res = run_specs(specs, Path(tmp), jobs=1 if cuda else args.workers, threads=1, progress=False,
-                            references=False)
-            sep = time.perf_counter() - t
-            assert all(r["status"] == "completed" for r in res), res
-        prev = torch.get_num_threads()
-        torch.set_num_threads(1 if cuda else args.workers)
-        try:
-            t = time.perf_counter()
-            out = train_group(specs)
-            vec = time.perf_counter() - t
-        finally:
-            torch.set_num_threads(prev)
-        assert all(s["status"] == "completed" for s in out)
-        a, b = k * args.steps / sep, k * args.steps / vec
+        walls: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.repeat):  # interleaved, best of --repeat per side: the machine's noise is large
+            for vectorize in (False, True):  # both sides as `gan-harness run --jobs WORKERS [--vectorize]` runs them
+                specs = [resolve_run(args.variant, args.dataset, s, {**over, "vectorize": vectorize},
+                                     device=args.device, setting="2d") for s in range(k)]
+                with tempfile.TemporaryDirectory() as tmp:
+                    t = time.perf_counter()
+                    res = run_specs(specs, Path(tmp), jobs=1 if cuda else args.workers, threads=1, progress=False,
+                                    references=False)
+                    walls[vectorize].append(time.perf_counter() - t)
+                assert all(r["status"] == "completed" for r in res), res
+        a, b = k * args.steps / min(walls[False]), k * args.steps / min(walls[True])
         print(f"{k:>4} {a:>17.1f} {b:>19.1f} {b / a:>6.2f}", flush=True)
 
 

@@ -199,7 +199,10 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
             on_result(res)
 
     def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
-        groups = _vector_groups(tasks)  # --vectorize: each group of seeds is one task
+        # --vectorize: each group of seeds is one task; fewer groups than workers are split so that
+        # every worker trains a batch at one thread (a batch on two threads of one process lost to
+        # two separate runs on some CPUs)
+        groups = _split_groups(_vector_groups(tasks), jobs)
         grouped = {id(t) for g in groups for t in g}
         singles = [t for t in tasks if id(t) not in grouped]
         if remote is not None:  # Ray: every run (or group) is a task, longest first as in the pool
@@ -258,6 +261,28 @@ def _vector_groups(tasks: list[tuple[PlannedRun, bool]]) -> list[list[tuple[Plan
             groups.setdefault(group_key(t[0].spec), []).append(t)
     # longest first, as the pool orders single runs: members x D steps per G step x budget
     return sorted(groups.values(), key=lambda g: -len(g) * g[0][0].spec.config.steps * (g[0][0].spec.config.n_dis + 1))
+
+
+def _group_cost(group: list[tuple[PlannedRun, bool]]) -> int:
+    cfg = group[0][0].spec.config
+    return len(group) * cfg.steps * (cfg.n_dis + 1)
+
+
+def _split_groups(groups: list[list[tuple[PlannedRun, bool]]], jobs: int) -> list[list[tuple[PlannedRun, bool]]]:
+    """`groups` (longest first) with the costliest halved until there are `jobs` tasks or no group
+    has two members: a lone group of 8 seeds on 2 workers becomes two groups of 4, each trained by
+    one worker at one thread, instead of one worker training 8 while the other idles. A member's
+    numbers do not depend on the other members of its group (each has its own streams; the batched
+    kernels compute each member's slice alone: tests/test_vectorize.py)."""
+    groups = list(groups)
+    while 0 < len(groups) < jobs:
+        groups.sort(key=_group_cost, reverse=True)
+        big = groups[0]
+        if len(big) < 2:
+            break
+        half = (len(big) + 1) // 2
+        groups = [big[:half], big[half:]] + groups[1:]
+    return sorted(groups, key=_group_cost, reverse=True)
 
 
 def _group_task(group: list[tuple[PlannedRun, bool]]) -> tuple[list[dict[str, Any]], list[str]]:
