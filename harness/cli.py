@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report directory (default: reports/<suite> when the suite runs exactly as defined, "
                         "else <out>/report)")
     r.add_argument("--no-report", action="store_true", help="do not write a report at the end")
+    r.add_argument("--allow-dirty", action="store_true",
+                   help="write the report into the checkout's committed reports/ folder even from a working tree "
+                        "with uncommitted changes (the report says so)")
     r.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     r.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
     r.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
@@ -159,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--setting-out", type=Path, help="tuned setting file to write (default <out>/<name>.json)")
     t.add_argument("--report-out", type=Path, help="study report directory (default <out>/report)")
     t.add_argument("--no-report", action="store_true", help="no study report")
+    t.add_argument("--allow-dirty", action="store_true",
+                   help="write the study report into the checkout's committed reports/ folder from a working tree "
+                        "with uncommitted changes (the report says so)")
     t.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     t.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: CPU count, 1 on cuda)")
     t.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
@@ -182,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="statistics, tables and figures from stored runs")
     rep.add_argument("runs_dir", type=Path)
     rep.add_argument("--out", type=Path, required=True, help="report directory")
+    rep.add_argument("--allow-dirty", action="store_true",
+                     help="write into the checkout's committed reports/ folder even when the runs come from a "
+                          "working tree with uncommitted changes (the report says so)")
     rep.add_argument("--format", default="md,tex,html,csv", type=_csv, help="comma-separated: md,tex,html,csv")
     rep.add_argument("--metrics", type=_csv, default=None, help="metrics to tabulate (default: all present)")
     rep.add_argument("--level", type=float, default=0.05, help="significance level (default 0.05)")
@@ -337,6 +346,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_out_dir(out, "--out")
     if not args.no_report:
         _check_out_dir(report_out, "--report-out")
+        if not args.allow_dirty:  # the runs will carry this tree's commit: refuse before training them
+            from .runs import dirty_refusal, git_commit
+
+            refusal = dirty_refusal([git_commit() or ""], report_out)
+            if refusal:
+                raise HarnessError(refusal)
     if args.jobs is not None and args.jobs < 1:
         raise HarnessError(f"--jobs must be >= 1, got {args.jobs}")
     if args.threads < 1:
@@ -361,7 +376,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from .report import write_report
 
-        files = write_report(out, report_out)
+        files = write_report(out, report_out, allow_dirty=args.allow_dirty)
         print(f"report: {files.get('md', report_out)}", file=sys.stderr)
     return 0
 
@@ -409,11 +424,18 @@ def cmd_tune(args: argparse.Namespace) -> int:
     report_out = None if args.no_report else (args.report_out or out / "report")
     if report_out is not None:
         _check_out_dir(report_out, "--report-out")
+        if not args.allow_dirty:  # before any training: the runs will carry this tree's commit
+            from .runs import dirty_refusal, git_commit
+
+            refusal = dirty_refusal([git_commit() or ""], report_out)
+            if refusal:
+                raise HarnessError(refusal)
     if args.jobs is not None and args.jobs < 1:
         raise HarnessError(f"--jobs must be >= 1, got {args.jobs}")
     jobs = args.jobs or (1 if args.device.startswith("cuda") else default_jobs())
     ray_options = _check_executor(args)
     files = run_study(study, out, setting_out=setting_out, report_out=report_out, jobs=jobs, threads=args.threads,
+                      allow_dirty=args.allow_dirty,
                       progress=not args.quiet, executor=args.executor, address=args.address,
                       ray_options=ray_options, command="gan-harness tune " + " ".join(sys.argv[2:]))
     for name, path in files.items():
@@ -466,7 +488,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _check_out_dir(args.out, "--out")
     files = write_report(args.runs_dir, args.out, formats=tuple(args.format), metrics=args.metrics,
                          level=args.level, test=args.test, x_axis=args.x_axis,
-                         snapshot_seed=args.snapshot_seed)
+                         snapshot_seed=args.snapshot_seed, allow_dirty=args.allow_dirty)
     for kind, path in files.items():
         if not kind.startswith("figure:"):
             print(f"{kind}: {path}")

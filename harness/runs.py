@@ -161,6 +161,29 @@ def git_commit() -> str | None:
         return None
 
 
+def committed_report_dir(path: str | Path) -> bool:
+    """Whether `path` lies in the `reports/` folder of the git checkout this harness runs from: the
+    example reports committed with the code (a pip-installed harness has no such folder)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return False
+    try:
+        Path(path).resolve().relative_to(root / "reports")
+    except ValueError:
+        return False
+    return True
+
+
+def dirty_refusal(commits: list[str], out: str | Path) -> str | None:
+    """The one-line refusal for writing a report of runs made from an uncommitted working tree
+    (commits ending in "-dirty") into a committed report folder; None when there is nothing to refuse."""
+    dirty = sorted({c for c in commits if c and c.endswith("-dirty")})
+    if not dirty or not committed_report_dir(out):
+        return None
+    return (f"{out} is a committed report folder, but the runs come from a working tree with uncommitted changes "
+            f"(code commit {dirty[0]}): commit first, or pass --allow-dirty (the report then says so)")
+
+
 def harness_version() -> str:
     """The installed distribution's version ('unknown' when the package runs from a bare checkout)."""
     try:

@@ -354,9 +354,10 @@ def study_payload(study: Study, plans: Mapping, table: pd.DataFrame, command: st
 
 def run_study(study: Study, out: Path, *, setting_out: Path, report_out: Path | None, jobs: int = 1,
               threads: int = 1, progress: bool = True, executor: str = "local", address: str | None = None,
-              ray_options: Any = None, command: str = "") -> dict[str, Any]:
+              ray_options: Any = None, command: str = "", allow_dirty: bool = False) -> dict[str, Any]:
     """Train the tuning points, select, write the tuned setting file, train the report seeds under
-    it and write the study report. Resumable: finished runs are skipped."""
+    it and write the study report. Resumable: finished runs are skipped. `allow_dirty`: see
+    harness.report.write_report."""
     from .suite import expand_suite, run_specs
 
     plans = plan_study(study)
@@ -390,7 +391,7 @@ def run_study(study: Study, out: Path, *, setting_out: Path, report_out: Path | 
     table.to_csv(out / "points.csv", index=False)
     files: dict[str, Any] = {"setting": setting_out, "points": out / "points.csv"}
     if report_out is not None:
-        files.update(write_study_report(out, report_out, table, payload))
+        files.update(write_study_report(out, report_out, table, payload, allow_dirty=allow_dirty))
     return files
 
 
@@ -424,7 +425,8 @@ def report_table(out: Path, table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_study_report(out: Path, report_out: Path, table: pd.DataFrame, payload: Mapping[str, Any]) -> dict[str, Any]:
+def write_study_report(out: Path, report_out: Path, table: pd.DataFrame, payload: Mapping[str, Any],
+                       allow_dirty: bool = False) -> dict[str, Any]:
     """The study report: tune.md (protocol, chosen values, sensitivity section and figure), the
     points table, and the ordinary report of the report-seed runs under report_out/report-seeds."""
     from .report import write_report
@@ -444,7 +446,8 @@ def write_study_report(out: Path, report_out: Path, table: pd.DataFrame, payload
     runs.atomic_write_bytes(report_out / "tune.md", text.encode())
     table.to_csv(report_out / "points.csv", index=False)
     files.update({"md": report_out / "tune.md", "figure": fig, "points_csv": report_out / "points.csv"})
-    files.update({f"report-seeds {k}": v for k, v in write_report(out / "report-seeds", report_out / "report-seeds").items()})
+    files.update({f"report-seeds {k}": v for k, v in write_report(out / "report-seeds", report_out / "report-seeds",
+                                                                          allow_dirty=allow_dirty).items()})
     return files
 
 

@@ -642,3 +642,60 @@ def test_the_report_has_a_verdict_row_for_every_run(five, tmp_path):
     for key, (label, step, reason) in table.items():
         assert (label, reason) == per_run[key][::2] and step == (per_run[key][1] or "–"), key
     assert table[("bad", "ring8", "4")] == ("diverged", "321", "loss_d is NaN")
+
+
+# ----------------------------------------------------------------------------- provenance: dirty trees
+def _with_commit(root, commit):
+    from harness.runs import atomic_write_json, read_json
+
+    for manifest in root.rglob("manifest.json"):
+        data = read_json(manifest)
+        if data.get("protocol") is not None:  # trained runs (reference rows keep theirs)
+            data["environment"] = {"git_commit": commit}
+            atomic_write_json(manifest, data)
+
+
+def test_committed_report_dir_is_the_checkouts_reports_folder(tmp_path):
+    from pathlib import Path
+
+    import harness
+    from harness.runs import committed_report_dir
+
+    root = Path(harness.__file__).resolve().parents[1]
+    assert committed_report_dir(root / "reports" / "quick") is ((root / ".git").exists())
+    assert not committed_report_dir(tmp_path / "reports" / "quick")
+    assert not committed_report_dir(root / "runs" / "quick")
+
+
+def test_a_dirty_tree_is_refused_in_a_committed_report_unless_allowed(tmp_path, monkeypatch, capsys):
+    import harness.runs
+    from harness.cli import main
+    from harness.errors import HarnessError
+
+    root = tmp_path / "runs"
+    for s in range(2):
+        make_run(root, "vanilla", "ring8", s, mixture_metrics(8.0 - s))
+    _with_commit(root, "0123abcd-dirty")
+    committed = tmp_path / "committed"
+    monkeypatch.setattr(harness.runs, "committed_report_dir", lambda p: str(p).startswith(str(committed)))
+    with pytest.raises(HarnessError, match=r"committed report folder.*0123abcd-dirty.*--allow-dirty"):
+        write_report(root, committed, formats=("md",), figures=False)
+    assert not committed.exists()  # refused before anything is written
+    code = main(["report", str(root), "--out", str(committed), "--format", "md"])
+    assert code == 2 and "--allow-dirty" in capsys.readouterr().err
+    out = write_report(root, committed, formats=("md",), figures=False, allow_dirty=True)
+    text = out["md"].read_text()
+    assert "Provenance: 2 of 2 runs were made from a working tree with uncommitted changes" in text
+    assert text.index("Provenance:") < text.index("Findings")  # said before the findings
+    # anywhere else a dirty tree is allowed, and still said
+    other = write_report(root, tmp_path / "elsewhere", formats=("md",), figures=False)
+    assert "uncommitted changes" in other["md"].read_text()
+    # a clean commit: no refusal, no note
+    _with_commit(root, "0123abcd")
+    clean = write_report(root, committed, formats=("md",), figures=False)
+    assert "uncommitted" not in clean["md"].read_text()
+    # `run` refuses before training when its report would land in a committed folder from a dirty tree
+    monkeypatch.setattr(harness.runs, "git_commit", lambda: "feed-dirty")
+    code = main(["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0", "--steps", "2",
+                 "--out", str(tmp_path / "r"), "--report-out", str(committed / "run")])
+    assert code == 2 and "feed-dirty" in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -80,7 +80,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
                  title: str | None = None, *, thresholds: Thresholds | Mapping[str, float] | None = None,
                  targets: Mapping[str, float] | None = None, figures: bool = True,
                  x_axis: str = "g_steps", snapshot_seed: int | None = None,
-                 baseline: str | None = None) -> dict[str, Path]:
+                 baseline: str | None = None, allow_dirty: bool = False) -> dict[str, Path]:
     """Write the report of the runs under `runs_dir` into `out_dir`; returns {name: path written}.
 
     formats: any of "md" (report.md), "tex" (table.tex), "html" (report.html, self-contained),
@@ -93,6 +93,10 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
     figures' curves are drawn against: "g_steps" (default), "d_steps" or "wall_time". snapshot_seed:
     the seed the snapshot, mode-occupancy and sample figures show (default: each row's first).
     baseline: the variant differences are measured against (default: vanilla, else the first row).
+
+    allow_dirty: write into the committed `reports/` folder of the harness's own checkout even when
+    the runs were made from a working tree with uncommitted changes (refused otherwise; the report
+    says so either way).
 
     Raises HarnessError (one line), before anything is written, for a missing or empty runs
     directory, an unknown metric, format, test or x axis, and values of one column measured under
@@ -115,6 +119,12 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
                 warnings.simplefilter("always")
                 runs = collect_runs(runs_dir)
                 analysis = analyze(runs, chosen, level=level, test=test, thresholds=th, targets=goals, x_axis=x_axis)
+                if not allow_dirty:
+                    from ..runs import dirty_refusal
+
+                    refusal = dirty_refusal([c for r in runs if not r.reference for c in [_commit(r)]], out)
+                    if refusal:
+                        raise HarnessError(refusal)
                 # one writer at a time (two sweeps sharing --out each end with a report): figures are
                 # drawn in place, and every file of a report must come from one analysis
                 owner.enter_context(run_lock(out, wait=True, lock_file=False))
@@ -133,6 +143,10 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
         skipped = [w.message.describe(runs_dir) for w in caught if isinstance(w.message, InputWarning)]
         written.update(_write_outputs(analysis, drawn, fmts, out, title or DEFAULT_TITLE, skipped))
     return written
+
+
+def _commit(run: Run) -> str:
+    return str((((run.manifest or {}).get("environment") or {}).get("git_commit")) or "")
 
 
 def _write_outputs(analysis: Analysis, figures: dict, fmts: list[str], out: Path, title: str,

@@ -689,6 +689,15 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
              + f": {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
              f"{len(variants)} variant(s) ({', '.join(variants)})."),
     ]
+    dirty = sorted({str(c) for r in trained
+                    for c in [(((r.manifest or {}).get("environment") or {}).get("git_commit"))]
+                    if c and str(c).endswith("-dirty")})
+    if dirty:
+        n = sum((((r.manifest or {}).get("environment") or {}).get("git_commit") or "").endswith("-dirty")
+                for r in trained)
+        blocks.append(Para(f"**Provenance: {n} of {len(trained)} runs were made from a working tree with uncommitted "
+                           f"changes** (code commit {', '.join(dirty)}): their code is that commit plus changes no "
+                           "commit records."))
     blocks.append(Summary("Findings", findings_items(analysis, skipped)))
     if analysis.verdicts:
         blocks += [Heading("Verdict of every run", 2, anchor="run-verdicts"),
