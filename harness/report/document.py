@@ -696,8 +696,8 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
         n = sum((((r.manifest or {}).get("environment") or {}).get("git_commit") or "").endswith("-dirty")
                 for r in trained)
         blocks.append(Para(f"**Provenance: {n} of {len(trained)} runs were made from a working tree with uncommitted "
-                           f"changes** (code commit {', '.join(dirty)}): their code is that commit plus changes no "
-                           "commit records."))
+                           f"changes** (code commit{'s' if len(dirty) > 1 else ''} {', '.join(dirty)}): their code is "
+                           f"{'those commits' if len(dirty) > 1 else 'that commit'} plus changes no commit records."))
     blocks.append(Summary("Findings", findings_items(analysis, skipped)))
     if analysis.verdicts:
         blocks += [Heading("Verdict of every run", 2, anchor="run-verdicts"),
