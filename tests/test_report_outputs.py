@@ -93,7 +93,7 @@ def test_diverged_runs_are_counted_not_dropped(five, tmp_path):
     assert "| bad | 1/5 | 4/5 | 0/5 | 0/5 | 0/5 | 0/5 | 0/5 | 0/5 | 0/5 |" in md
     assert "`bad/ring8/seed-4`: diverged at step 321: loss_d is NaN" in md
     # mean and std of 3.0, 2.9, 2.8, 2.7: the NaN is left out, and said so
-    assert "| 2.85 ± 0.13 in 4/5; diverged in 1/5 (≈ null) |" in md  # 2.85 modes: below the null row's 5
+    assert "| 2.85 ± 0.13 in 4/5; diverged in 1/5 (< null) |" in md  # 2.85 modes: worse than the null row
     rows = [r for r in read_csv(out["csv"]) if r["variant"] == "bad" and r["seed"] == "4"]
     assert len(rows) == 5 and {r["verdict"] for r in rows} == {"diverged"} and rows[0]["value"] == "nan"
 
@@ -318,17 +318,21 @@ def test_cells_no_better_than_the_best_null_row_are_marked_in_every_format(five,
     md = out["md"].read_text()
     cells = {line.split(" | ")[0][2:]: line.split(" | ")[2] for line in table_lines(md)}
     assert cells["good"] == "**7.80 ± 0.16**"  # 1.1 modes above null-uniform's 6.7 > std 0.16
-    assert cells["mid"] == "5.80 ± 0.16 (≈ null)"  # below null-uniform
-    assert cells["bad"].endswith("(≈ null)") and "≈ null" not in cells["null-uniform (reference)"]
+    # 0.9 modes below null-uniform's 6.70, more than the larger std: worse than the null row, "< null"
+    assert cells["mid"] == "5.80 ± 0.16 (< null)"
+    assert cells["bad"].endswith("(< null)") and "null)" not in cells["null-uniform (reference)"]
     assert "the difference of the means, in the metric's better direction, is at most the larger of the two " \
            "standard deviations" in md  # the rule is stated
     assert "modes_covered: null-uniform" in md  # and which null row each metric compares with
-    assert "5.80 ± 0.16 (≈ null)" in out["html"].read_text()
-    assert r"5.80 $\pm$ 0.16 ($\approx$ null)" in out["tex_appendix"].read_text()
-    assert r"5.80{\scriptsize\,$\pm$\,0.16}$^{\circ}$" in out["tex"].read_text()
+    assert "5.80 ± 0.16 (&lt; null)" in out["html"].read_text()
+    assert r"5.80 $\pm$ 0.16 (\textless{} null)" in out["tex_appendix"].read_text()
+    assert r"5.80{\scriptsize\,$\pm$\,0.16}$^{\bullet}$" in out["tex"].read_text()
+    assert "worse than the best null reference row" in out["tex"].read_text()
     flags = {(r["variant"], r["metric"]): r["near_null"] for r in read_csv(out["stats_csv"])}
     assert flags[("mid", "modes_covered")] == "true" and flags[("good", "modes_covered")] == "false"
     assert flags[("mid", "hq_fraction")] == "false"  # 90 % against null-gaussian's 5 %
+    below = {(r["variant"], r["metric"]): r["worse_than_null"] for r in read_csv(out["stats_csv"])}
+    assert below[("mid", "modes_covered")] == "true" and below[("good", "modes_covered")] == "false"
 
 
 def test_reference_rows_are_checked_on_the_evaluator_only(five, tmp_path):
@@ -602,8 +606,8 @@ def test_the_report_opens_with_findings_that_name_each_failure(five, tmp_path):
     assert "ring8 verdicts: bad: diverged in 1 of 5 seeds (bad/ring8/seed-4 at step 321: loss_d is NaN), " \
            "collapsed in 4 of 5 seeds (Modes covered 2.7–3 of 8). Stable in every seed: good, mid, twin." in findings
     # the main metric of every variant against the real sample and the best null row
-    assert "ring8, Modes covered ↑, mean over seeds: bad 2.85 (4/5 runs; 1 diverged) (≈ null), good 7.80, " \
-           "mid 5.80 (≈ null), twin 7.60 (real sample 8.00; best null row, Uniform box, 6.70)." in findings
+    assert "ring8, Modes covered ↑, mean over seeds: bad 2.85 (4/5 runs; 1 diverged) (< null), good 7.80, " \
+           "mid 5.80 (< null), twin 7.60 (real sample 8.00; best null row, Uniform box, 6.70)." in findings
     # a difference is called significant only where the pairwise tests say so
     pairs = {(r["a"], r["b"]): r for r in read_csv(out["pairwise_csv"]) if r["metric"] == "modes_covered"}
     said = re.search(r"Significant differences on Modes covered \(Holm-adjusted p < 0.05\): ([^.]*)\.",

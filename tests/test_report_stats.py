@@ -420,3 +420,20 @@ def test_curve_statistics_known_answers_and_targets():
     assert math.isnan(curve_stats(e, "m", higher_is_better=True).steps_to_target)  # no target
     nan_last = pd.DataFrame({"step": [100, 200, 300], "m": [1.0, 2.0, float("nan")]})
     assert curve_stats(nan_last, "m", True).final == 2.0  # NaN: no value, left out
+
+
+def test_worse_than_null_is_the_mirror_of_near_null():
+    null = _cell([0.30, 0.35, 0.40])  # mean 0.35, std 0.05
+    close = _cell([0.30, 0.40, 0.50])  # 0.05 above: within the spread
+    worse = _cell([0.10, 0.20, 0.30])  # mean 0.20: 0.15 below > max(0.10, 0.05)
+    slightly = _cell([0.20, 0.30, 0.40])  # 0.05 below: within the spread, ≈ null but not < null
+    assert stats.worse_than_null(worse, null, higher_is_better=True)
+    assert not stats.worse_than_null(close, null, higher_is_better=True)
+    assert not stats.worse_than_null(slightly, null, higher_is_better=True)
+    assert stats.near_null(slightly, null, higher_is_better=True)
+    # lower is better: the same numbers read the other way
+    assert not stats.worse_than_null(worse, null, higher_is_better=False)
+    inf = float("inf")
+    assert stats.worse_than_null(_cell([inf, inf, 0.01]), null, higher_is_better=False)  # infinitely bad
+    assert not stats.worse_than_null(_cell([inf] * 3), _cell([inf] * 3), higher_is_better=False)  # both: no claim
+    assert not stats.worse_than_null(_cell([float("nan")] * 3), null, True)

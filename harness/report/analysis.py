@@ -74,6 +74,9 @@ class DatasetResult:
     main_metric: str | None = None
     quality_metric: str | None = None
     grid_summary: list[GridSummary] = field(default_factory=list)
+    #: (trained row, metric) -> the best null row beats it by more than their spread ("< null", a
+    #: stronger mark than "≈ null", which such a cell also has)
+    worse_than_null: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     @property
     def all_rows(self) -> list[str]:
@@ -238,6 +241,7 @@ def _dataset_result(name: str, runs: list[Run], metrics: list[str], level: float
     trained = [r for r in runs if not r.reference]
     reference_runs = [r for r in runs if r.reference]
     cells, comparisons, best, reach, null_row, near = {}, {}, {}, {}, {}, {}
+    below: dict[tuple[str, str], bool] = {}
     protocols, ids, ref_protocols, ref_ids = {}, {}, {}, {}
     nulls = [k for k in refs if groups[k].runs[0].is_null]
     for m in ds_metrics:
@@ -255,10 +259,11 @@ def _dataset_result(name: str, runs: list[Run], metrics: list[str], level: float
         null_row[m] = stats.best_of({k: cells[(k, m)] for k in nulls}, hib)
         for k in rows:
             near[(k, m)] = bool(null_row[m]) and stats.near_null(cells[(k, m)], cells[(null_row[m], m)], hib)
+            below[(k, m)] = bool(null_row[m]) and stats.worse_than_null(cells[(k, m)], cells[(null_row[m], m)], hib)
     main, quality = main_metric_of(runs), quality_metric_of(runs)
     grid = _grid_summary(rows, groups, main, quality, dict(cells))
     return DatasetResult(name, rows, refs, groups, ds_metrics, cells, comparisons, best, reach, null_row, near,
-                         protocols, ids, ref_protocols, ref_ids, main, quality, grid)
+                         protocols, ids, ref_protocols, ref_ids, main, quality, grid, below)
 
 
 def null_levels(runs: Sequence[Run]) -> dict[str, float]:

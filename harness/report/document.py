@@ -27,6 +27,7 @@ TEST_SHORT = {"mannwhitney": "two-sided Mann--Whitney U, exact", "welch": "two-s
 EFFECT_TEXT = {"mannwhitney": "Cliff's δ", "welch": "Cohen's d"}
 SYMBOL = {"better": "▲", "worse": "▼", "tie": "=", "n/a": "–"}
 NEAR_NULL = "≈ null"
+WORSE_THAN_NULL = "< null"
 REFERENCE_MEANING = {
     "real": "an independent real sample of the evaluation size (what a perfect generator scores at this N: "
             "each metric's floor or ceiling)",
@@ -36,7 +37,15 @@ REFERENCE_MEANING = {
 NEAR_NULL_RULE = ("“≈ null” marks a trained row's cell that is not better than the best null row (the "
                   "null-* reference with the best mean on that metric) by more than their spread: the "
                   "difference of the means, in the metric's better direction, is at most the larger of the two "
-                  "standard deviations. A cell worse than the null row, or infinite, is ≈ null too.")
+                  "standard deviations. “< null” marks a cell the best null row beats by more than that spread "
+                  "(or an infinite cell where the null row is finite): worse than a model that learned nothing.")
+
+
+def null_mark(ds: DatasetResult, key: str, metric: str) -> str:
+    """" (< null)", " (≈ null)" or "" for a trained row's cell."""
+    if ds.worse_than_null.get((key, metric)):
+        return f" ({WORSE_THAN_NULL})"
+    return f" ({NEAR_NULL})" if ds.near_null.get((key, metric)) else ""
 
 
 def arrow(metric: str) -> str:
@@ -112,9 +121,10 @@ def _nan_label(ds: DatasetResult, key: str, metric: str) -> str:
 
 def cell_text(ds: DatasetResult, key: str, metric: str) -> str:
     """A results cell in plain text (Unicode): the statistics in the metric's unit (per cent where
-    declared) and "(≈ null)" when the row is no better than the best null row."""
+    declared), "(≈ null)" when the row is no better than the best null row and "(< null)" when the
+    null row beats it."""
     text = fmt.cell(ds.cells[(key, metric)], scale(metric), _nan_label(ds, key, metric))
-    return text + (f" ({NEAR_NULL})" if ds.near_null.get((key, metric)) else "")
+    return text + null_mark(ds, key, metric)
 
 
 def cost_cells(ds: DatasetResult, key: str) -> list[str]:
@@ -185,11 +195,15 @@ def null_note(ds: DatasetResult) -> str | None:
     if not any(ds.null_row.values()):
         return None
     refs = "; ".join(f"{m}: {ds.null_row[m]}" for m in ds.metrics if ds.null_row[m])
-    near = [f"{k} on {m}" for k in ds.rows for m in ds.metrics if ds.near_null.get((k, m))]
-    text = f"Best null row per metric (what “≈ null” compares with): {refs}."
+    near = [f"{k} on {m}" for k in ds.rows for m in ds.metrics
+            if ds.near_null.get((k, m)) and not ds.worse_than_null.get((k, m))]
+    below = [f"{k} on {m}" for k in ds.rows for m in ds.metrics if ds.worse_than_null.get((k, m))]
+    text = f"Best null row per metric (what “≈ null” and “< null” compare with): {refs}."
+    if below:
+        text += " < null (worse than the null row): " + ", ".join(below) + "."
     if near:
         text += " ≈ null: " + ", ".join(near) + "."
-    else:
+    if not (near or below):
         text += " Every trained cell is better than the null rows by more than its spread."
     return text
 
@@ -581,7 +595,7 @@ def _metric_text(ds: DatasetResult, metric: str) -> str:
     """Each trained row's mean of `metric` against the real sample and the best null row."""
     unit = " (%)" if scale(metric) != 1 else ""
     rows = ", ".join(f"{variant_name(k)} {_mean_text(ds, k, metric)}"
-                     + (f" ({NEAR_NULL})" if ds.near_null.get((k, metric)) else "") for k in ds.rows)
+                     + null_mark(ds, k, metric) for k in ds.rows)
     refs = [f"real sample {_mean_text(ds, k, metric)}" for k in ds.references if ds.groups[k].variant == REAL]
     if ds.null_row.get(metric):
         null = ds.null_row[metric]
@@ -792,7 +806,7 @@ def stats_csv(analysis: Analysis) -> str:
     per-seed values they come from (seeds and values, ";"-separated, in the same order)."""
     header = ["dataset", "variant", "point", "reference", "metric", "higher_is_better", "n", "n_inf", "n_nan",
               "n_total", "mean", "std", "se", "median", "q1", "q3", "iqr", "ci_low", "ci_high", "location", "best",
-              "near_null", "null_row", "g_steps_mean", "d_steps_mean", "wall_time_s_mean", "seeds", "values",
+              "near_null", "worse_than_null", "null_row", "g_steps_mean", "d_steps_mean", "wall_time_s_mean", "seeds", "values",
               "protocol_id"]
     rows = []
     for ds in analysis.datasets:
@@ -810,6 +824,7 @@ def stats_csv(analysis: Analysis) -> str:
                             + [fmt.exact(getattr(s, a)) for a in ("mean", "std", "se", "median", "q1", "q3", "iqr",
                                                                   "ci_low", "ci_high", "location")]
                             + [fmt.exact(ds.best[m] == k), fmt.exact(ds.near_null.get((k, m), False)),
+                               fmt.exact(ds.worse_than_null.get((k, m), False)),
                                "" if g.reference else (ds.null_row[m] or "")] + cost
                             + [";".join(str(r.seed) for r in mine), ";".join(fmt.exact(r.metrics[m]) for r in mine),
                                _protocol_id(ds, k, m)])

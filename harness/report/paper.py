@@ -28,6 +28,7 @@ MARKS = {
     "inf": ("\\infty", "some runs scored $\\infty$ (no high-quality sample); mean $\\pm$ std of the finite ones"),
     "nan": ("\\ddagger", "some runs have no value (diverged); mean $\\pm$ std of the others"),
     "null": ("\\circ", "no better than the best null reference row (difference of means within one std)"),
+    "below": ("\\bullet", "worse than the best null reference row (by more than one std)"),
 }
 
 
@@ -115,7 +116,9 @@ def tex_main(ds: DatasetResult, analysis: Analysis) -> str:
                                                                  else ""))]
         for m in metrics:
             text, notes = main_cell(ds.cells[(k, m)], display_scale(m), decimals[m])
-            if ds.near_null.get((k, m)):
+            if ds.worse_than_null.get((k, m)):
+                notes.append("below")
+            elif ds.near_null.get((k, m)):
                 notes.append("null")
             text += "".join(_mark(n) for n in notes)
             used += [n for n in notes if n not in used]

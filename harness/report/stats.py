@@ -439,6 +439,19 @@ def near_null(cell: Summary, null: Summary, higher_is_better: bool) -> bool:
     return not gain > spread(cell, null)  # inf - inf (both infinitely bad) is NaN: not better
 
 
+def worse_than_null(cell: Summary, null: Summary, higher_is_better: bool) -> bool:
+    """True when the `null` row is better than `cell` by more than the larger of their standard
+    deviations (the mirror of :func:`near_null`), or `cell` is infinitely bad and the null row is
+    not: a trained row that a reference model with no training beats. Such a cell is also
+    "≈ null"; reports mark it apart ("< null"). False when either has no value."""
+    a, b = cell.location, null.location
+    if math.isnan(a) or math.isnan(b):
+        return False
+    with np.errstate(invalid="ignore"):
+        loss = (b - a) if higher_is_better else (a - b)
+    return bool(loss > spread(cell, null))  # inf - inf (both infinitely bad) is NaN: not worse
+
+
 def best_of(cells: Mapping[str, Summary], higher_is_better: bool) -> str | None:
     """The key of the cell with the best location (ties: the first key); None without a value."""
     scored = [(k, c.location) for k, c in cells.items() if not math.isnan(c.location)]
