@@ -41,8 +41,9 @@ SUITES.register("quick", SuiteSpec(
                 "(setting tuned-2d), equal G-step budgets (CPU, minutes)"))
 
 # The regression-check suite (gan-harness check; baselines/ci.json): ring8 under the 2d setting at
-# 1,000 G steps, 22 seeds: enough for the check's exact rank tests to judge a 3-seed candidate at
-# alpha / m (docs/CHECK.md), and to show the rare failed runs of a reference variant. Cheap enough to
+# 1,000 G steps, 12 seeds: enough for the check's joint permutation test to judge every row of a
+# 4-seed candidate whatever the rows' correlation (docs/CHECK.md), re-made in about 4 minutes on 2
+# cores (`gan-harness run --suite ci --seeds 0-21` makes the false-alarm pool). Cheap enough to
 # train a candidate inside a user's test suite. It stays on the 2d setting: the tuned-2d values were
 # chosen for 2,500 G steps and, run for 1,000, leave SN-GAN and WGAN at 0 modes >= k (measured:
 # README, "Shipped baselines"); tuning at the ci budget is the next step.
