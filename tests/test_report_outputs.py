@@ -703,3 +703,43 @@ def test_a_dirty_tree_is_refused_in_a_committed_report_unless_allowed(tmp_path, 
     code = main(["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0", "--steps", "2",
                  "--out", str(tmp_path / "r"), "--report-out", str(committed / "run")])
     assert code == 2 and "feed-dirty" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+# ----------------------------------------------------------------------------- intervals in range
+def test_no_interval_leaves_its_metrics_range(tmp_path):
+    """5 seeds at 8, 8, 7, 8, 6 of 8 modes: the t interval of the mean is [6.2, 8.6], past 8 modes;
+    high-quality fractions near 0 give a t interval below 0. Reports clip both to the range, and the
+    differences to NS-GAN to what a difference can be (at most 8 modes, 100 percentage points)."""
+    root = tmp_path / "runs"
+    modes, hq = [8, 8, 7, 8, 6], [0.001, 0.0, 0.05, 0.002, 0.0]
+    for s in range(5):
+        make_run(root, "vanilla", "ring8", s, mixture_metrics(1.0, hq=0.9 - 0.01 * s))
+        make_run(root, "wgan", "ring8", s, mixture_metrics(modes[s], hq=hq[s]))
+    raw_low, raw_high = sps.t.interval(0.95, 4, loc=np.mean(modes), scale=sps.sem(modes))
+    assert raw_high > 8  # the unclipped interval claims more modes than there are
+    out = write_report(root, tmp_path / "out", formats=("csv", "md"), figures=False)
+    for r in read_csv(out["stats_csv"]):
+        if r["ci_low"] in ("", "nan"):
+            continue
+        lo, hi = float(r["ci_low"]), float(r["ci_high"])
+        if r["metric"] in ("modes_covered", "modes_covered_k"):
+            assert 0 <= lo <= hi <= 8, r
+        if r["metric"] == "hq_fraction":
+            assert 0 <= lo <= hi <= 1, r
+        if r["metric"] in ("reverse_kl", "frechet_distance", "w1"):
+            assert lo >= 0, r
+    row = next(r for r in read_csv(out["stats_csv"]) if r["variant"] == "wgan" and r["metric"] == "modes_covered")
+    assert float(row["ci_high"]) == 8.0 and float(row["ci_low"]) == pytest.approx(raw_low)
+    md = out["md"].read_text()
+    assert "95% CI (t, unadjusted, clipped)" in md
+
+
+def test_a_difference_interval_is_clipped_to_the_range_of_differences():
+    from harness.report.differences import clip_difference
+    from harness.report.stats import Difference
+
+    d = Difference("a", "b", 5, 5, 7.5, 6.0, 9.2, 1.0)
+    assert clip_difference(d, "modes_covered", n_modes=8).high == 8.0  # 8 of 8 minus 0 of 8 at most
+    assert clip_difference(d, "modes_covered", n_modes=8).low == 6.0
+    assert clip_difference(d, "modes_covered", n_modes=None).high == 9.2  # unknown K: no bound
+    assert clip_difference(Difference("a", "b", 5, 5, -0.9, -1.3, -0.5, -1.0), "hq_fraction").low == -1.0

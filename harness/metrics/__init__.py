@@ -5,6 +5,7 @@ it measures; reports use it to mark the best variant and draw arrows.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..registry import Registry
@@ -28,6 +29,9 @@ class MetricInfo:
     - ``log``: a distance spread over decades: figures draw it on a log axis.
     - ``label``: the name tables and figures show ("" = the registered name); ``symbol``: a short
       form for narrow table headers ("" = the label).
+    - ``lower``, ``upper``: the range the metric's values lie in (None: unbounded; ``upper`` may be
+      ``"n_modes"``, the data set's number of modes). Reports clip intervals to it, so that no
+      interval claims a value the metric cannot take (a negative fraction, 27.5 of 25 modes).
     """
 
     higher_is_better: bool
@@ -43,25 +47,37 @@ class MetricInfo:
     log: bool = False
     label: str = ""
     symbol: str = ""
+    lower: float | None = None
+    upper: float | str | None = None
+
+    def bounds(self, n_modes: int | None = None) -> tuple[float, float]:
+        """(lower, upper) as floats, -inf/+inf where unbounded or where ``"n_modes"`` is unknown."""
+        lo = -math.inf if self.lower is None else float(self.lower)
+        if self.upper == "n_modes":
+            hi = float(n_modes) if n_modes else math.inf
+        else:
+            hi = math.inf if self.upper is None else float(self.upper)
+        return lo, hi
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
 _ROLES = {
     "modes_covered_k": dict(main=True, target="n_modes", resolution=1.0, headline=True,
-                            label="Modes covered (>= k HQ)", symbol="Modes≥k"),
+                            label="Modes covered (>= k HQ)", symbol="Modes≥k", lower=0.0, upper="n_modes"),
     "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0, headline=True,
-                          label="Modes covered", symbol="Modes"),
-    "hq_fraction": dict(quality=True, percent=True, headline=True, label="High-quality samples", symbol="HQ"),
-    "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL"),
-    "frechet_distance": dict(log=True, label="Fréchet distance", symbol="FD"),
-    "w1": dict(headline=True, log=True, label="Wasserstein-1 distance", symbol="W1"),
-    "fid": dict(quality=True, headline=True, log=True, label="FID"),
-    "fid_inf": dict(log=True, label="FID∞"),
-    "kid": dict(headline=True, label="KID"),
-    "precision": dict(percent=True, label="Precision", symbol="Prec."),
-    "recall": dict(percent=True, label="Recall", symbol="Rec."),
-    "density": dict(label="Density", symbol="Dens."),
-    "coverage": dict(percent=True, label="Coverage", symbol="Cov."),
+                          label="Modes covered", symbol="Modes", lower=0.0, upper="n_modes"),
+    "hq_fraction": dict(quality=True, percent=True, headline=True, label="High-quality samples", symbol="HQ",
+                        lower=0.0, upper=1.0),
+    "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL", lower=0.0),
+    "frechet_distance": dict(log=True, label="Fréchet distance", symbol="FD", lower=0.0),
+    "w1": dict(headline=True, log=True, label="Wasserstein-1 distance", symbol="W1", lower=0.0),
+    "fid": dict(quality=True, headline=True, log=True, label="FID", lower=0.0),
+    "fid_inf": dict(log=True, label="FID∞"),  # an extrapolation: may fall below 0
+    "kid": dict(headline=True, label="KID"),  # unbiased MMD²: may be negative
+    "precision": dict(percent=True, label="Precision", symbol="Prec.", lower=0.0, upper=1.0),
+    "recall": dict(percent=True, label="Recall", symbol="Rec.", lower=0.0, upper=1.0),
+    "density": dict(label="Density", symbol="Dens.", lower=0.0),
+    "coverage": dict(percent=True, label="Coverage", symbol="Cov.", lower=0.0, upper=1.0),
 }
 for _name, _hib, _desc in [
     ("modes_covered_k", True, "2-D: modes holding >= k high-quality samples, k = ceil(0.1 N / K) (a tenth of a "

@@ -77,6 +77,7 @@ class DatasetResult:
     #: (trained row, metric) -> the best null row beats it by more than their spread ("< null", a
     #: stronger mark than "≈ null", which such a cell also has)
     worse_than_null: dict[tuple[str, str], bool] = field(default_factory=dict)
+    n_modes: int | None = None  # the data set's number of modes (the upper bound of mode counts)
 
     @property
     def all_rows(self) -> list[str]:
@@ -242,6 +243,7 @@ def _dataset_result(name: str, runs: list[Run], metrics: list[str], level: float
     reference_runs = [r for r in runs if r.reference]
     cells, comparisons, best, reach, null_row, near = {}, {}, {}, {}, {}, {}
     below: dict[tuple[str, str], bool] = {}
+    n_modes = next((r.n_modes for r in runs if r.n_modes), None)
     protocols, ids, ref_protocols, ref_ids = {}, {}, {}, {}
     nulls = [k for k in refs if groups[k].runs[0].is_null]
     for m in ds_metrics:
@@ -249,8 +251,9 @@ def _dataset_result(name: str, runs: list[Run], metrics: list[str], level: float
         ids[m] = protocol_id(protocols[m])
         ref_ids[m] = protocol_id(ref_protocols[m]) if ref_protocols[m] else ""
         values = {k: [r.metrics.get(m) for r in groups[k].runs if m in r.metrics] for k in rows + refs}
-        for k in rows + refs:
-            cells[(k, m)] = stats.describe(values[k])
+        lo, hi = METRICS.get(m).bounds(n_modes) if m in METRICS else (-math.inf, math.inf)
+        for k in rows + refs:  # intervals clipped to the metric's range (docs/REPORTS.md)
+            cells[(k, m)] = stats.clip_interval(stats.describe(values[k]), lo, hi)
         hib = higher_is_better(m)
         comps = stats.pairwise({k: values[k] for k in rows}, hib, test=test, level=level, dataset=name, metric=m)
         comparisons[m] = comps
@@ -263,7 +266,7 @@ def _dataset_result(name: str, runs: list[Run], metrics: list[str], level: float
     main, quality = main_metric_of(runs), quality_metric_of(runs)
     grid = _grid_summary(rows, groups, main, quality, dict(cells))
     return DatasetResult(name, rows, refs, groups, ds_metrics, cells, comparisons, best, reach, null_row, near,
-                         protocols, ids, ref_protocols, ref_ids, main, quality, grid, below)
+                         protocols, ids, ref_protocols, ref_ids, main, quality, grid, below, n_modes)
 
 
 def null_levels(runs: Sequence[Run]) -> dict[str, float]:

@@ -37,8 +37,23 @@ def difference_rows(ds: DatasetResult, analysis: Analysis, baseline: str | None 
             if k == base:
                 continue
             values = lambda key: [r.metrics[m] for r in ds.groups[key].runs if m in r.metrics]  # noqa: E731
-            out.append((m, k, stats.difference(k, base, values(k), values(base)), lookup.get(frozenset((k, base)))))
+            d = clip_difference(stats.difference(k, base, values(k), values(base)), m, ds.n_modes)
+            out.append((m, k, d, lookup.get(frozenset((k, base)))))
     return out
+
+
+def clip_difference(d: stats.Difference, metric: str, n_modes: int | None = None) -> stats.Difference:
+    """The interval of a difference of two values in [lo, hi] clipped to [lo - hi, hi - lo] (a
+    difference of mode counts cannot exceed the number of modes); the point estimate is inside."""
+    from dataclasses import replace
+
+    from ..metrics import METRICS
+
+    if metric not in METRICS or math.isnan(d.low):
+        return d
+    lo, hi = METRICS.get(metric).bounds(n_modes)
+    width = hi - lo
+    return replace(d, low=max(d.low, -width), high=min(d.high, width))
 
 
 def difference_text(d: stats.Difference, scale: float) -> str:

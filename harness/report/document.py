@@ -300,7 +300,7 @@ def per_seed_text(ds: DatasetResult, key: str, metric: str) -> str:
 
 
 def stats_table(ds: DatasetResult) -> Table:
-    header = ["variant", "metric", "n finite", "mean", "std", "se", "median", "IQR", "95% CI (t)",
+    header = ["variant", "metric", "n finite", "mean", "std", "se", "median", "IQR", "95% CI (t, unadjusted, clipped)",
               "values (seed: value)"]
     rows = []
     for k in ds.all_rows:
@@ -464,10 +464,13 @@ def difference_blocks(ds: DatasetResult, analysis: Analysis) -> list[Block]:
     return [Heading(f"Differences to {variant_name(base)}", 3),
             Para(f"No test can reach α = {analysis.level:g} with these seeds, so instead of a matrix of ties: each "
                  f"variant minus {variant_name(base)} (`{base}`), mean difference with its {stats.CONFIDENCE:.0%} "
-                 "Welch interval (per cent metrics in percentage points; n/a with an infinite value on either "
+                 "Welch interval (unadjusted for the number of comparisons, so an interval that excludes 0 is "
+                 "not a finding: only the Holm-adjusted p is; clipped to the differences the metric can take; "
+                 "per cent metrics in percentage points; n/a with an infinite value on either "
                  "side), Cliff's δ (positive: the variant's values are larger; infinite values ranked) and the "
                  "Holm-adjusted p of the rank test."),
-            Table(["metric", "variant", f"difference to {variant_name(base)} [95% CI]", "Cliff's δ", "p (Holm)"],
+            Table(["metric", "variant", f"difference to {variant_name(base)} [95% CI, unadjusted]", "Cliff's δ",
+                   "p (Holm)"],
                   rows, set(), "llrrr")]
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -144,6 +144,15 @@ def describe(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENC
     lo, hi = t_interval(x, confidence)
     return Summary(n, n_inf, n_nan, len(raw), mean, std, se, med, q1, q3, iqr, lo, hi, location(raw),
                    tuple(float(v) for v in raw))
+
+
+def clip_interval(s: Summary, lower: float, upper: float) -> Summary:
+    """`s` with its interval clipped to the metric's range [lower, upper] (a t interval of 5
+    values near 25 of 25 modes reaches past 25; one of fractions near 0 below 0). The clipped
+    interval still holds the mean: the mean of values in the range lies in the range."""
+    if math.isnan(s.ci_low):
+        return s
+    return replace(s, ci_low=min(max(s.ci_low, lower), upper), ci_high=max(min(s.ci_high, upper), lower))
 
 
 def interval_coverage(draw: Callable[[np.random.Generator, tuple[int, int]], np.ndarray], true_mean: float,
