@@ -138,16 +138,15 @@ class _Options:
         from ..permutation import RowInput
         from ..report.stats import quantile
 
-        label = common["group"] if common["group"] == common["baseline_group"] else \
-            f"{common['group']} vs {common['baseline_group']}"
-        self.permutation_inputs[(label, common["metric"])] = RowInput(label, c, b, sided, shift)
         cf, bf = c[~np.isnan(c)], b[~np.isnan(b)]
         with np.errstate(invalid="ignore"):
             med = quantile(cf, 0.5) - quantile(bf, 0.5) if len(cf) and len(bf) else math.nan
         what = "one-sided" if sided == "less" else "two-sided"
-        return Row(**{"n_candidate_finite": int(len(cf)), "n_baseline_finite": int(len(bf)), **common},
-                   delta_hat=float(med) if not math.isnan(med) else math.nan, low=math.nan, high=math.nan,
-                   p=math.nan, decision=PENDING, test=f"joint permutation, rank sum, {what}", detail=detail)
+        row = Row(**{"n_candidate_finite": int(len(cf)), "n_baseline_finite": int(len(bf)), **common},
+                  delta_hat=float(med), low=math.nan, high=math.nan, p=math.nan, decision=PENDING,
+                  test=f"joint permutation, rank sum, {what}", detail=detail)
+        self.permutation_inputs[(row.label, row.metric)] = RowInput(row.label, c, b, sided, shift)
+        return row
 
 
 def _rank_row(common: dict, c: np.ndarray, b: np.ndarray, margin: float, test: str, detail: str = "") -> Row:

@@ -122,7 +122,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
                 if not allow_dirty:
                     from ..runs import dirty_refusal
 
-                    refusal = dirty_refusal([c for r in runs if not r.reference for c in [_commit(r)]], out)
+                    refusal = dirty_refusal([r.commit for r in runs if not r.reference], out)
                     if refusal:
                         raise HarnessError(refusal)
                 # one writer at a time (two sweeps sharing --out each end with a report): figures are
@@ -143,10 +143,6 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
         skipped = [w.message.describe(runs_dir) for w in caught if isinstance(w.message, InputWarning)]
         written.update(_write_outputs(analysis, drawn, fmts, out, title or DEFAULT_TITLE, skipped))
     return written
-
-
-def _commit(run: Run) -> str:
-    return str((((run.manifest or {}).get("environment") or {}).get("git_commit")) or "")
 
 
 def _write_outputs(analysis: Analysis, figures: dict, fmts: list[str], out: Path, title: str,

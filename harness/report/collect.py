@@ -101,6 +101,12 @@ class Run:
         return self.reference and self.variant.startswith(NULL_PREFIX)
 
     @property
+    def commit(self) -> str:
+        """The code commit the run was made with ("" when not recorded); "-dirty" at its end: from a
+        working tree with uncommitted changes."""
+        return str((((self.manifest or {}).get("environment") or {}).get("git_commit")) or "")
+
+    @property
     def n_modes(self) -> int | None:
         data = (self.manifest or {}).get("dataset") or {}
         k = data.get("n_modes")

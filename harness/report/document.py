@@ -706,12 +706,10 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
              + f": {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
              f"{len(variants)} variant(s) ({', '.join(variants)})."),
     ]
-    dirty = sorted({str(c) for r in trained
-                    for c in [(((r.manifest or {}).get("environment") or {}).get("git_commit"))]
-                    if c and str(c).endswith("-dirty")})
+    dirty_runs = [r for r in trained if r.commit.endswith("-dirty")]
+    dirty = sorted({r.commit for r in dirty_runs})
     if dirty:
-        n = sum((((r.manifest or {}).get("environment") or {}).get("git_commit") or "").endswith("-dirty")
-                for r in trained)
+        n = len(dirty_runs)
         blocks.append(Para(f"**Provenance: {n} of {len(trained)} runs were made from a working tree with uncommitted "
                            f"changes** (code commit{'s' if len(dirty) > 1 else ''} {', '.join(dirty)}): their code is "
                            f"{'those commits' if len(dirty) > 1 else 'that commit'} plus changes no commit records."))
