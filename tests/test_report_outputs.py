@@ -498,7 +498,7 @@ def test_main_metric_comes_from_the_metric_roles(tmp_path):
 # ----------------------------------------------------------------------------- x axis, CLI, warnings
 def test_curves_can_be_drawn_against_g_steps_d_steps_or_wall_time(tmp_path):
     from harness.report import analyze, collect_runs
-    from harness.report.figures import curves_figure, palette, tidy
+    from harness.report.figures import curves_figure, styles, tidy
 
     root = tmp_path / "runs"
     make_run(root, "wgan", "ring8", 0, mixture_metrics(7.0), proto=protocol(n_dis=None), config={"n_dis": 5})
@@ -508,7 +508,7 @@ def test_curves_can_be_drawn_against_g_steps_d_steps_or_wall_time(tmp_path):
         data = tidy([("wgan", run)], "evaluations", ["modes_covered"], axis)
         assert list(data["x"]) == pytest.approx(want), axis
     ds = analyze([run], x_axis="wall_time").datasets[0]
-    fig = curves_figure(ds, palette(ds.rows), "wall_time")
+    fig = curves_figure(ds, styles(ds.rows), "wall_time")
     assert fig.axes[0].get_xlabel() == "wall-clock time (s)"
 
 

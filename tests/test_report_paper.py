@@ -255,8 +255,52 @@ def test_variants_differ_in_colour_line_style_and_marker(drawn, tmp_path):
     _, made = _figures(drawn, tmp_path)
     curves = next(f for f in made["ring8"] if f.stem == "curves_ring8").figure
     legend = curves.legends[0]  # one figure legend, outside the panels
-    assert {t.get_text() for t in legend.get_texts()} == {"NS-GAN", "WGAN", "WGAN-GP", "SN-GAN"}
+    assert {t.get_text() for t in legend.get_texts()} == {"NS-GAN", "WGAN", "WGAN-GP", "SN-GAN",
+                                                          "real sample (reference)", "best null row (reference)"}
     assert not any(ax.get_legend() for ax in curves.axes)
+
+
+@pytest.mark.slow
+def test_metric_curves_carry_the_real_and_best_null_levels(drawn, tmp_path):
+    """Issue 20: every metric curve is read against the real sample and the best null row."""
+    from harness.report.collect import REAL, display_scale
+    from harness.report.names import metric_label
+
+    analysis, made = _figures(drawn, tmp_path)
+    ds = next(d for d in analysis.datasets if d.name == "ring8")
+    real = next(k for k in ds.references if ds.groups[k].variant == REAL)
+    curves = next(f for f in made["ring8"] if f.stem == "curves_ring8").figure
+    titles = {ax.get_title(): ax for ax in curves.axes}
+    checked = 0
+    for m in ds.metrics:
+        ax = titles[metric_label(m)]
+        levels = {ln.get_label(): ln.get_ydata()[0] for ln in ax.get_lines() if "(reference)" in ln.get_label()}
+        scale = display_scale(m)
+        for label, key in (("real sample (reference)", real), ("best null row (reference)", ds.null_row.get(m))):
+            want = ds.cells[(key, m)].mean * scale if key else None
+            if want is None or not np.isfinite(want) or (ax.get_yscale() == "log" and want <= 0):
+                assert label not in levels
+                continue
+            assert levels[label] == pytest.approx(want), (m, label)
+            lo, hi = ax.get_ylim()
+            assert lo <= want <= hi, (m, label, want, lo, hi)  # on the axis, not cut off
+            checked += 1
+    assert checked >= len(ds.metrics)
+
+
+def test_a_variant_keeps_its_style_in_every_report():
+    """Issue 20: one colour, marker and line style per variant across reports, fixed by name."""
+    from harness.report.figures import styles
+
+    full = styles(["vanilla", "wgan", "wgan-gp", "sngan"])
+    assert styles(["sngan"])["sngan"] == full["sngan"]
+    assert styles(["wgan-gp", "my-plugin"])["wgan-gp"] == full["wgan-gp"]
+    mine = styles(["vanilla", "wgan", "wgan-gp", "sngan", "my-plugin"])["my-plugin"]
+    assert mine["color"] not in {s["color"] for s in full.values()}
+    points = styles(["wgan-gp @ lr_g=0.001", "wgan-gp @ lr_g=0.002", "vanilla"])
+    a, b = points["wgan-gp @ lr_g=0.001"], points["wgan-gp @ lr_g=0.002"]
+    assert a["color"] == b["color"] == full["wgan-gp"]["color"]  # a variant's points share its colour
+    assert a["linestyle"] != b["linestyle"] and a["marker"] != b["marker"]
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from ..metrics import METRICS
 from .analysis import X_AXES, Analysis, DatasetResult
-from .collect import Run, display_scale, warn_input
+from .collect import REAL, Run, display_scale, warn_input
 from .names import log_metric, metric_label, metric_symbol, metric_unit, variant_name
 
 PNG_METADATA = {"Software": None}
@@ -64,16 +64,35 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "x"
 
 
+#: The reference variants' fixed style slots: a variant keeps its colour, line style and marker in
+#: every report, whichever other variants share it. Other variants (plugins) take the free slots in
+#: the order of their names.
+FIXED_SLOTS = {"vanilla": 0, "wgan": 1, "wgan-gp": 2, "sngan": 3}
+
+
+def _slot_style(slot: int, point_index: int = 0) -> dict:
+    """Slot `slot`'s colour; a variant's grid points (point_index 1, 2, ...) keep its colour and take
+    the next line styles and markers."""
+    n = len(OKABE_ITO)
+    return {"color": OKABE_ITO[slot % n], "linestyle": LINESTYLES[(slot + point_index) % len(LINESTYLES)],
+            "marker": MARKERS[(slot + point_index) % len(MARKERS)]}
+
+
 def styles(variants: Sequence[str]) -> dict[str, dict]:
-    """Per variant (table row key) its colour, line style and marker: all three differ between any two
-    of the first eight variants."""
-    return {v: {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
-                "marker": MARKERS[i % len(MARKERS)]} for i, v in enumerate(variants)}
-
-
-def palette(variants: Sequence[str]) -> dict[str, dict]:
-    """Alias of :func:`styles` (older name)."""
-    return styles(variants)
+    """Per row key (``variant`` or ``variant @ point``) its colour, line style and marker. A variant's
+    style is fixed by its name (:data:`FIXED_SLOTS`), so it is the same in every report; any two of up
+    to eight variants differ in all three. The points of one variant share its colour."""
+    heads = sorted({key.partition(" @ ")[0] for key in variants})
+    free = [s for s in range(len(OKABE_ITO)) if s not in FIXED_SLOTS.values()]
+    others = [h for h in heads if h not in FIXED_SLOTS]
+    slot = {**{h: FIXED_SLOTS[h] for h in heads if h in FIXED_SLOTS},
+            **{h: free[i] if i < len(free) else len(FIXED_SLOTS) + i for i, h in enumerate(others)}}
+    out: dict[str, dict] = {}
+    for head in heads:
+        keys = [k for k in variants if k.partition(" @ ")[0] == head]
+        for i, key in enumerate(sorted(keys)):
+            out[key] = _slot_style(slot[head], i)
+    return out
 
 
 def _quantized_png(path: Path) -> bytes:
@@ -210,6 +229,32 @@ def _draw_lines(ax, part: pd.DataFrame, order: list[str], st: dict, per_seed: bo
                 markevery=every, ms=3.5, lw=1.2, label=variant_name(k))
 
 
+REAL_LABEL, NULL_LABEL = "real sample (reference)", "best null row (reference)"
+
+
+def reference_levels(ds: DatasetResult, metric: str) -> list[tuple[str, float, str]]:
+    """(legend label, mean value, line style) of the real-sample row and of the metric's best null
+    row: the levels a metric curve is read against (docs/REPORTS.md, "Figures")."""
+    out = []
+    real = next((k for k in ds.references if ds.groups[k].variant == REAL), None)
+    for label, key, ls in ((REAL_LABEL, real, "-"), (NULL_LABEL, ds.null_row.get(metric), "--")):
+        cell = ds.cells.get((key, metric)) if key else None
+        if cell is not None and np.isfinite(cell.mean):
+            out.append((label, float(cell.mean), ls))
+    return out
+
+
+def _draw_references(ax, levels: list[tuple[str, float, str]], scale: float, log: bool) -> list[float]:
+    drawn = []
+    for label, value, ls in levels:
+        value *= scale
+        if log and value <= 0:
+            continue
+        ax.axhline(value, color=REFERENCE_COLOUR, ls=ls, lw=0.9, zorder=1, label=label)
+        drawn.append(value)
+    return drawn
+
+
 def _lines(ds: DatasetResult, source: str, keys: Sequence[str], st: dict, x_axis: str, per_seed: bool,
            width: float = TWO_COLUMNS, log_all: bool = False) -> Figure | None:
     runs = [(k, r) for k in ds.rows for r in ds.groups[k].runs]
@@ -218,8 +263,10 @@ def _lines(ds: DatasetResult, source: str, keys: Sequence[str], st: dict, x_axis
     if not keys:
         return None
     cols = 1 if width == ONE_COLUMN else 3
+    n_labels = len(ds.rows) + (2 if source == "evaluations" else 0)  # the rows and the reference lines
+    legend_rows = -(-n_labels // legend_columns(width, n_labels))
     fig, axes = _figure(width, len(keys), panel_height=1.9 if width == ONE_COLUMN else 1.75, max_cols=cols,
-                        legend_rows=2 if width == ONE_COLUMN else 1)
+                        legend_rows=legend_rows)
     for ax, key in zip(axes, keys):
         part = data[data["key"] == key]
         log = log_all or log_metric(key)
@@ -229,12 +276,14 @@ def _lines(ds: DatasetResult, source: str, keys: Sequence[str], st: dict, x_axis
             part = part.assign(value=part["value"] * display_scale(key))
         order = [k for k in ds.rows if (part["row"] == k).any()]
         _draw_lines(ax, part, order, st, per_seed)
+        levels = reference_levels(ds, key) if source == "evaluations" else []
+        drawn = _draw_references(ax, levels, display_scale(key), log)
         ax.set_title(GRADIENT_LABELS.get(key, metric_label(key)))
         ax.set_xlabel(X_AXES[x_axis])
         ax.set_ylabel(_ylabel(key))
         ax.grid(True, alpha=0.4)
         if log:
-            _decade_axis(ax, part["value"].to_numpy(np.float64))
+            _decade_axis(ax, np.concatenate([part["value"].to_numpy(np.float64), drawn]))
     handles, labels = [], []
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
@@ -500,10 +549,11 @@ def make_figures(analysis: Analysis, out_dir: Path, *, keep: bool = False,
             name = safe_name(ds.name)
             made = [("main", main_figure(ds, st, analysis.x_axis),
                      f"{ds.name}: {metric_label(ds.main_metric or '')} vs {x} (one column; mean over seeds, band: "
-                     "min-max, thin lines: each seed)"),
+                     "min-max, thin lines: each seed; grey: the real sample (solid) and the best null row (dashed))"),
                     ("curves", curves_figure(ds, st, analysis.x_axis),
                      f"{ds.name}: metrics vs {x} (mean over seeds with markers, band: min-max, thin lines: each seed; "
-                     "distances on log axes; infinite values are not drawn)"),
+                     "distances on log axes; infinite values are not drawn; grey: the real sample (solid) and the best null "
+                     "row (dashed), the levels to read each curve against)"),
                     ("gradients", gradients_figure(ds, st, analysis.x_axis),
                      f"{ds.name}: gradient norms vs {x} (log axes; mean, min-max band, each seed thin)"),
                     ("final", final_figure(ds, st),
