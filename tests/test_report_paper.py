@@ -317,19 +317,39 @@ def test_distances_and_gradient_norms_are_on_log_axes_with_labels(drawn, tmp_pat
 
 
 @pytest.mark.slow
-def test_snapshots_share_one_colour_scale_and_draw_gs_field(drawn, tmp_path):
+def test_snapshots_give_each_row_its_own_colour_scale_and_draw_gs_field(drawn, tmp_path):
+    """Issue 20: the losses' D outputs differ in scale, so each row (variant) has its own colour scale
+    (its 2nd-98th percentile) and colour bar; a scale shared across losses flattened all but one."""
     from matplotlib.quiver import Quiver
 
     _, made = _figures(drawn, tmp_path, snapshot_seed=2)
     fig = next(f for f in made["ring8"] if f.stem == "snapshots_ring8").figure
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    norms = {(c.norm.vmin, c.norm.vmax) for ax in panels for c in ax.collections if c.get_array() is not None
-             and not isinstance(c, Quiver) and c.norm is not None and c.get_cmap().name != "viridis"}
-    assert len(norms) == 1  # one colour scale for every panel
-    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
+    rows: dict[str, set] = {}
+    for ax in panels:
+        row = ax.get_subplotspec().rowspan.start
+        for c in ax.collections:
+            if c.get_array() is not None and not isinstance(c, Quiver) and c.norm is not None \
+                    and c.get_cmap().name != "viridis":
+                rows.setdefault(row, set()).add((c.norm.vmin, c.norm.vmax))
+    assert len(rows) >= 2 and all(len(n) == 1 for n in rows.values())  # one scale per row
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == len(rows)  # and one colour bar each
     assert all(any(isinstance(c, Quiver) for c in ax.collections) for ax in panels)
     assert {ax.get_xlim() for ax in panels} == {(-3.0, 3.0)}
     assert "seed 2" in " ".join(ax.get_ylabel() for ax in panels)
+
+
+def test_snapshot_scale_is_the_rows_percentiles_centred_on_zero_when_spanned():
+    from harness.report.figures import snapshot_norm
+
+    logits = np.linspace(-3.0, 1.0, 101)
+    n = snapshot_norm([logits[:50], logits[50:]])
+    assert (n.vmin, n.vmax) == pytest.approx(tuple(np.percentile(logits, [2, 98])))
+    assert n.vcenter == 0.0  # D's indifference point sits at the middle colour
+    critic = 5.3 + 1e-3 * np.linspace(-1, 1, 101)  # a clipped critic: a narrow band away from 0
+    c = snapshot_norm([critic])
+    assert c.vmin == pytest.approx(np.percentile(critic, 2)) and c.vmax == pytest.approx(np.percentile(critic, 98))
+    assert c(5.3) == pytest.approx(0.5, abs=0.01)  # its structure uses the whole colour range
 
 
 def test_gs_field_is_the_finite_difference_gradient_of_d():
@@ -354,7 +374,10 @@ def test_occupancy_strip_reads_mode_counts(tmp_path):
     (img,) = [ax for ax in fig.axes if ax.images][0].images
     arr = np.asarray(img.get_array())
     assert arr.shape == (8, 4)  # modes x evaluations
-    assert arr[0, 3] == pytest.approx(30 / 36) and arr[2, 0] == 0.0  # share of the evaluation's HQ samples
+    # share of the evaluation's HQ samples times the 8 modes (1: a perfect sampler's); empty at the floor
+    assert arr[0, 3] == pytest.approx(8 * 30 / 36) and arr[1, 1] == pytest.approx(8 * 5 / 16)
+    assert arr[2, 0] == pytest.approx(0.1)
+    assert img.norm.__class__.__name__ == "LogNorm" and img.norm.vmin == pytest.approx(0.1) and img.norm.vmax == 10
 
 
 # ----------------------------------------------------------------------------- HTML

@@ -389,42 +389,50 @@ def d_gradient(grid_x: np.ndarray, grid_y: np.ndarray, d: np.ndarray) -> tuple[n
 QUIVER_SIDE = 11  # arrows per side of a snapshot panel
 
 
+def snapshot_norm(grids: Sequence[np.ndarray]) -> colors.Normalize:
+    """One row's colour scale: the 2nd-98th percentile of its D outputs, linear; centred on 0 (D's
+    indifference point for a logit) when the range spans it. Each row has its own: the losses' D
+    outputs differ in scale and offset (logits, an unbounded critic, a clipped critic's narrow
+    band), and a scale shared across them flattens all but one row."""
+    values = np.concatenate([np.asarray(g, np.float64).ravel() for g in grids])
+    values = values[np.isfinite(values)]
+    lo, hi = (float(v) for v in np.percentile(values, [2, 98])) if len(values) else (-1.0, 1.0)
+    if not hi > lo:
+        lo, hi = lo - max(abs(lo), 1.0) * 1e-6, hi + max(abs(hi), 1.0) * 1e-6
+    if lo < 0 < hi:
+        return colors.TwoSlopeNorm(0.0, lo, hi)
+    return colors.Normalize(lo, hi)
+
+
 def snapshots_figure(ds: DatasetResult, seed: int | None = None) -> Figure | None:
     """Rows: variants (one seed each, `seed` or the first); columns: up to five evaluation steps.
-    D's raw output as filled contours on one shared colour scale with one colour bar, the direction
-    of its gradient (where G moves fakes) as arrows, generated over real samples; fixed axes."""
+    D's raw output as filled contours on the row's own colour scale (:func:`snapshot_norm`) with one
+    colour bar per row, the direction of its gradient (where G moves fakes) as arrows, generated over
+    real samples; fixed axes."""
     found = _pick_seed(ds, "snapshots.npz", seed, _valid_snapshots)
     if not found:
         return None
     cols = max(min(SNAPSHOT_COLUMNS, len(z["steps"])) for _, z in found.values())
-    values = np.concatenate([np.asarray(z["d_grid"], np.float64).ravel() for _, z in found.values()])
-    values = values[np.isfinite(values)]
-    lo, hi = (np.percentile(values, [2, 98]) if len(values) else (-1.0, 1.0))
-    lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1e-12
-    # one symmetric log scale for every panel: D's outputs differ by orders of magnitude between
-    # losses (logits vs an unbounded critic), and a linear shared scale would flatten all but one row
-    bound = max(abs(lo), abs(hi), 1e-12)
-    lo, hi = -bound, bound
-    norm = colors.SymLogNorm(linthresh=min(1.0, bound), vmin=lo, vmax=hi, base=10)
-    levels = np.unique(norm.inverse(np.linspace(0.0, 1.0, 15)))
     x0 = min(float(z["grid_x"][0]) for _, z in found.values())
     x1 = max(float(z["grid_x"][-1]) for _, z in found.values())
     y0 = min(float(z["grid_y"][0]) for _, z in found.values())
     y1 = max(float(z["grid_y"][-1]) for _, z in found.values())
-    side = (TWO_COLUMNS - 0.9) / cols
+    side = (TWO_COLUMNS - 1.3) / cols
     fig = Figure(figsize=(TWO_COLUMNS, side * len(found) + 0.3), layout="constrained")
     gs = fig.add_gridspec(len(found), cols)
-    mappable, panels = None, []
     for row, (v, (r, z)) in enumerate(found.items()):
         s = len(z["steps"])
         picks = np.unique(np.linspace(0, s - 1, min(cols, s)).round().astype(int))
+        norm = snapshot_norm([z["d_grid"][k] for k in picks])
+        levels = np.linspace(norm.vmin, norm.vmax, 15)
+        mappable, panels = None, []
         for col, k in enumerate(picks):
             ax = fig.add_subplot(gs[row, col])
             panels.append(ax)
             grid = np.asarray(z["d_grid"][k], np.float64)
             if np.isfinite(grid).sum() > 1:
-                cs = ax.contourf(z["grid_x"], z["grid_y"], np.clip(np.ma.masked_invalid(grid), lo, hi), levels=levels,
-                                 cmap=D_CMAP, norm=norm, alpha=0.75, extend="neither")
+                cs = ax.contourf(z["grid_x"], z["grid_y"], np.clip(np.ma.masked_invalid(grid), norm.vmin, norm.vmax),
+                                 levels=levels, cmap=D_CMAP, norm=norm, alpha=0.75, extend="neither")
                 cs.set_rasterized(True)
                 mappable = cs
                 u, w = d_gradient(z["grid_x"], z["grid_y"], np.nan_to_num(grid))
@@ -446,20 +454,24 @@ def snapshots_figure(ds: DatasetResult, seed: int | None = None) -> Figure | Non
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_aspect("equal")
-            if row == 0 or True:
-                ax.set_title(f"step {int(z['steps'][k])}")
+            ax.set_title(f"step {int(z['steps'][k])}")
             if col == 0:
                 ax.set_ylabel(f"{variant_name(v)}\nseed {r.seed}")
-    if mappable is not None:
-        cb = fig.colorbar(mappable, ax=panels, shrink=0.6, pad=0.02, aspect=30)
-        cb.set_label("D output (raw)")
+        if mappable is not None:
+            cb = fig.colorbar(mappable, ax=panels, shrink=0.9, pad=0.02, aspect=15)
+            cb.set_label("D output")
     return fig
+
+
+OCCUPANCY_FLOOR = 0.1  # x a perfect sampler's share: the colour scale's lower end (and "empty")
 
 
 def occupancy_figure(ds: DatasetResult, pal: dict | None = None, seed: int | None = None) -> Figure | None:
     """Per variant (one seed: `seed` or the first with mode counts), each mode's share of the
-    evaluation's high-quality samples over training (evaluations.jsonl "mode_counts"), one shared
-    colour bar: modes that are found, lost and found again."""
+    evaluation's high-quality samples over training (evaluations.jsonl "mode_counts") relative to a
+    perfect sampler's share 1/M, on a log colour scale from OCCUPANCY_FLOOR (and empty modes) to M
+    (one mode holds them all): 1 is a fair share on 8 modes as on 25. One shared colour bar: modes
+    that are found, lost and found again."""
     found = {}
     for v in ds.rows:
         for r in ds.groups[v].runs:
@@ -474,21 +486,24 @@ def occupancy_figure(ds: DatasetResult, pal: dict | None = None, seed: int | Non
                 total = counts.sum(axis=0, keepdims=True)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     share = np.where(total > 0, counts / np.where(total > 0, total, 1), 0.0)
-                found[v] = (r, np.asarray([s for s, _ in rows], np.float64), share)
+                found[v] = (r, np.asarray([s for s, _ in rows], np.float64), share * counts.shape[0])
                 break
     if not found:
         return None
+    top = max(float(rel.shape[0]) for _, _, rel in found.values())
+    norm = colors.LogNorm(OCCUPANCY_FLOOR, max(top, 1.0 / OCCUPANCY_FLOOR))
     fig, axes = _figure(TWO_COLUMNS, len(found), panel_height=1.6, max_cols=min(len(found), 4), legend_rows=0)
     im = None
-    for ax, (v, (r, steps, share)) in zip(axes, found.items()):
+    for ax, (v, (r, steps, rel)) in zip(axes, found.items()):
         half = (steps[1] - steps[0]) / 2 if len(steps) > 1 else 0.5
-        im = ax.imshow(share, aspect="auto", origin="lower", cmap=OCCUPANCY_CMAP, vmin=0.0, vmax=1.0,
-                       interpolation="nearest", extent=(steps[0] - half, steps[-1] + half, -0.5, share.shape[0] - 0.5))
+        im = ax.imshow(np.maximum(rel, OCCUPANCY_FLOOR), aspect="auto", origin="lower", cmap=OCCUPANCY_CMAP,
+                       norm=norm, interpolation="nearest",
+                       extent=(steps[0] - half, steps[-1] + half, -0.5, rel.shape[0] - 0.5))
         ax.set_title(f"{variant_name(v)} (seed {r.seed})")
         ax.set_xlabel(X_AXES["g_steps"])
         ax.set_ylabel("mode")
-    cb = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02)
-    cb.set_label("share of HQ samples")
+    cb = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02, extend="min")
+    cb.set_label(f"HQ share x modes (1: fair; <= {OCCUPANCY_FLOOR:g}: empty)")
     return fig
 
 
@@ -562,12 +577,13 @@ def make_figures(analysis: Analysis, out_dir: Path, *, keep: bool = False,
             if _is_2d(ds):
                 made.append(("snapshots", snapshots_figure(ds, snapshot_seed),
                              f"{ds.name}: generated (pink) over real (black) samples at five evaluation steps "
-                             f"({which}); D's raw output as filled contours on one symmetric-log colour scale "
-                             "(2nd-98th percentile of all panels); arrows: direction of +∇D, from finite differences of "
+                             f"({which}); D's raw output as filled contours, each row on its own colour scale (its "
+                             "2nd-98th percentile: the losses' outputs differ in scale); arrows: direction of +∇D, from finite differences of "
                              "the stored D grid: where G's update moves fake samples (length normalised)"))
                 made.append(("occupancy", occupancy_figure(ds, st, snapshot_seed),
-                             f"{ds.name}: each mode's share of the high-quality samples at every evaluation "
-                             f"({which}; evaluations.jsonl mode_counts)"))
+                             f"{ds.name}: each mode's share of the high-quality samples at every evaluation, times the "
+                             f"number of modes (1: a perfect sampler's share; log colour scale; {which}; "
+                             "evaluations.jsonl mode_counts)"))
             else:
                 made.append(("samples", samples_figure(ds, snapshot_seed), f"{ds.name}: final samples ({which})"))
             out[ds.name] = [_save(fig, out_dir, f"{kind}_{name}", caption, keep)
