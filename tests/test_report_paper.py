@@ -241,6 +241,66 @@ def test_every_legend_lies_inside_its_figure(drawn, tmp_path):
             assert box.x0 >= -0.5 and box.x1 <= width + 0.5, (f.stem, box.x0, box.x1, width)
 
 
+def _legends_clear(fig, stem):
+    """Every legend of `fig` inside the figure and over no panel."""
+    fig.canvas.draw()
+    width, height = fig.bbox.width, fig.bbox.height
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    for legend in legends:
+        box = legend.get_window_extent()
+        assert box.x0 >= -0.5 and box.x1 <= width + 0.5 and box.y0 >= -0.5 and box.y1 <= height + 0.5, \
+            (stem, box.bounds, width, height)
+        if legend in fig.legends:  # a figure legend covers no panel (an axes legend may sit in its own)
+            for ax in fig.axes:
+                assert not box.overlaps(ax.get_window_extent()), (stem, ax.get_title())
+    for ax in fig.axes:  # tick labels do not run into each other (the sweep's final figure's did)
+        labels = [t for t in ax.get_xticklabels() if t.get_text() and t.get_visible()]
+        for a, b in zip(labels, labels[1:]):
+            angle = math.radians(a.get_rotation() % 180)
+            if angle == 0:
+                assert not a.get_window_extent().overlaps(b.get_window_extent()), (stem, ax.get_title())
+            else:  # parallel slanted lines of text: the pitch across them must exceed a line's height
+                pitch = abs(ax.transData.transform((b.get_position()[0], 0))[0]
+                            - ax.transData.transform((a.get_position()[0], 0))[0]) * math.sin(angle)
+                assert pitch >= a.get_fontsize() * fig.dpi / 72, (stem, ax.get_title(), a.get_text(), pitch)
+    return len(legends)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error:constrained_layout not applied")
+def test_no_legend_is_clipped_or_covers_a_panel_in_any_report(tmp_path):
+    """Issue 20: the sweep report's main figure had a 12-entry legend that was cut and covered half
+    the plot. Every figure of a sweep (12 grid points beside two variants), of a quick-like report and
+    of an image report is drawn, and every legend must lie inside its figure and off the panels."""
+    from harness.report.figures import make_figures
+
+    sweep = tmp_path / "sweep"
+    for i, lr in enumerate((1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3)):
+        for b1 in (0.0, 0.5):
+            for s in range(2):
+                make_run(sweep, "wgan-gp", "ring8", s, mixture_metrics(3.0 + i * 0.5 + b1, hq=0.3 + 0.05 * i),
+                         grid={"lr_g": lr, "beta1": b1})
+    for v in ("vanilla", "sngan"):
+        for s in range(2):
+            make_run(sweep, v, "ring8", s, mixture_metrics(6.0 + s))
+    for s in range(2):
+        make_reference(sweep, "real", "ring8", s, mixture_metrics(8.0, hq=0.99))
+        make_reference(sweep, "null-gaussian", "ring8", s, mixture_metrics(3.0, hq=0.02))
+    images = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for v in ("vanilla", "wgan", "wgan-gp", "sngan"):
+        for s in range(2):
+            make_run(images, v, "digits", s, {"fid": 10.0 + s, "kid": 0.1}, n_modes=None, shape=(1, 8, 8),
+                     samples=rng.uniform(-1, 1, (64, 1, 8, 8)).astype(np.float32))
+    checked = 0
+    for name, root in (("sweep", sweep), ("quick", quick_like(tmp_path / "quick")), ("images", images)):
+        made = make_figures(analyze(collect_runs(root)), tmp_path / f"figs-{name}", keep=True)
+        for files in made.values():
+            for f in files:
+                checked += _legends_clear(f.figure, f"{name}/{f.stem}")
+    assert checked >= 8
+
+
 @pytest.mark.slow
 def test_variants_differ_in_colour_line_style_and_marker(drawn, tmp_path):
     from matplotlib import colors

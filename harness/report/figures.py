@@ -133,22 +133,34 @@ def _panels(fig: Figure, n: int, max_cols: int = 3) -> list:
     return axes
 
 
+LEGEND_ROW_IN = 0.25  # the height one legend row adds to a figure
+LEGEND_CHAR_IN = 0.075  # inches per character of an 8 pt legend label (generous: capitals, "@")
+LEGEND_HANDLE_IN = 0.55  # the line sample, its marker and the gaps around one entry
+
+
 def _figure(width: float, n: int, panel_height: float = 1.75, max_cols: int = 3, legend_rows: int = 1):
     cols = min(max_cols, max(n, 1))
     rows = -(-max(n, 1) // cols)
-    fig = Figure(figsize=(width, panel_height * rows + 0.25 * legend_rows), layout="constrained")
+    fig = Figure(figsize=(width, panel_height * rows + LEGEND_ROW_IN * legend_rows), layout="constrained")
     return fig, _panels(fig, n, max_cols)
 
 
-def legend_columns(width_in: float, n_labels: int) -> int:
-    """Legend entries per row: 2 in a one-column figure (four display names at 8 pt are wider than
-    3.25 in), up to 4 in a two-column one."""
-    return min(n_labels, 2 if width_in <= ONE_COLUMN + 1e-9 else 4)
+def legend_columns(width_in: float, labels: Sequence[str]) -> int:
+    """Legend entries per row: as many of the longest label as fit across `width_in` (at most 4), so
+    a legend of long labels (a sweep's grid points) takes more rows instead of running off the page."""
+    if not labels:
+        return 1
+    entry = LEGEND_HANDLE_IN + LEGEND_CHAR_IN * max(len(lab) for lab in labels)
+    return max(1, min(len(labels), 4, int((width_in - 0.1) // entry)))
+
+
+def legend_rows(width_in: float, labels: Sequence[str]) -> int:
+    return -(-len(labels) // legend_columns(width_in, labels)) if labels else 0
 
 
 def _legend(fig: Figure, handles: list, labels: list[str]) -> None:
     if handles:
-        fig.legend(handles, labels, loc="outside upper center", ncols=legend_columns(fig.get_figwidth(), len(labels)),
+        fig.legend(handles, labels, loc="outside upper center", ncols=legend_columns(fig.get_figwidth(), labels),
                    frameon=False)
 
 
@@ -263,10 +275,9 @@ def _lines(ds: DatasetResult, source: str, keys: Sequence[str], st: dict, x_axis
     if not keys:
         return None
     cols = 1 if width == ONE_COLUMN else 3
-    n_labels = len(ds.rows) + (2 if source == "evaluations" else 0)  # the rows and the reference lines
-    legend_rows = -(-n_labels // legend_columns(width, n_labels))
+    labels = [variant_name(k) for k in ds.rows] + ([REAL_LABEL, NULL_LABEL] if source == "evaluations" else [])
     fig, axes = _figure(width, len(keys), panel_height=1.9 if width == ONE_COLUMN else 1.75, max_cols=cols,
-                        legend_rows=legend_rows)
+                        legend_rows=legend_rows(width, labels))
     for ax, key in zip(axes, keys):
         part = data[data["key"] == key]
         log = log_all or log_metric(key)
@@ -309,13 +320,25 @@ def gradients_figure(ds: DatasetResult, pal: dict, x_axis: str = "g_steps") -> F
     return _lines(ds, "history", GRADIENT_KEYS, pal, x_axis, per_seed=True, log_all=True)
 
 
+SLANTED_TICK_CHARS = 14  # tick labels longer than this stand upright
+TICK_CHAR_IN = 0.06  # inches per character of an 8 pt tick label
+TICK_PITCH_IN = 0.17  # the room an upright 8 pt tick label needs across
+
+
 def final_figure(ds: DatasetResult, pal: dict) -> Figure | None:
     """Final value of every run (a marker per seed) and the row's mean (a bar), per metric; the
     reference rows in grey right of a line; +inf as a triangle on the top edge."""
     if not ds.metrics:
         return None
     keys = ds.all_rows
-    fig, axes = _figure(TWO_COLUMNS, len(ds.metrics), panel_height=2.0)
+    names = [variant_name(k) for k in keys]
+    # long names (a sweep's grid points) stand upright, and each panel grows to hold them: at 45
+    # degrees they ran into each other
+    upright = max(len(n) for n in names) > SLANTED_TICK_CHARS
+    grow = TICK_CHAR_IN * max(len(n) for n in names) - 0.6 if upright else 0.0
+    # and the panels get wide enough that upright names do not touch (fewer per row)
+    cols = max(1, min(3, int(TWO_COLUMNS // (TICK_PITCH_IN * len(keys) + 0.6)))) if upright else 3
+    fig, axes = _figure(TWO_COLUMNS, len(ds.metrics), panel_height=2.0 + max(grow, 0.0), max_cols=cols)
     for ax, m in zip(axes, ds.metrics):
         infinite = []
         for i, k in enumerate(keys):
@@ -344,7 +367,10 @@ def final_figure(ds: DatasetResult, pal: dict) -> Figure | None:
         if ds.references and ds.rows:
             ax.axvline(len(ds.rows) - 0.5, color="0.4", lw=0.6)
         ax.set_xticks(range(len(keys)))
-        ax.set_xticklabels([variant_name(k) for k in keys], rotation=45, ha="right", rotation_mode="anchor")
+        if upright:
+            ax.set_xticklabels(names, rotation=90, ha="center")
+        else:
+            ax.set_xticklabels(names, rotation=45, ha="right", rotation_mode="anchor")
         ax.set_xlim(-0.6, len(keys) - 0.4)
         ax.set_title(metric_label(m))
         ax.set_ylabel(_ylabel(m))

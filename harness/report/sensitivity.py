@@ -298,7 +298,7 @@ def sensitivity_figure(points: pd.DataFrame, report: pd.DataFrame, objective_nam
             _spread_panel(axes[1, j], mine, st, higher_is_better, _for(target, ds), scale)
             _annotate(axes[:, j], ds, label, undrawn, log_metric(objective_name))
         handles, labels = _legend_entries(axes)
-        fig.legend(handles, labels, loc="outside upper center", ncols=legend_columns(fig.get_figwidth(), len(labels)),
+        fig.legend(handles, labels, loc="outside upper center", ncols=legend_columns(fig.get_figwidth(), labels),
                    frameon=False)
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
