@@ -198,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--x-axis", default="g_steps", help="curves against g_steps (default), d_steps or wall_time")
     rep.add_argument("--snapshot-seed", type=int, default=None,
                      help="seed the snapshot, mode-occupancy and sample figures show (default: each variant's first)")
+    rep.add_argument("--baseline", default=None,
+                     help="reference variant: first row of every table, differences measured against it "
+                          "(default: vanilla where it ran)")
 
     rec = sub.add_parser("record", help="record a baseline: one small JSON file summarising a runs directory")
     rec.add_argument("runs_dir", type=Path)
@@ -488,7 +491,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _check_out_dir(args.out, "--out")
     files = write_report(args.runs_dir, args.out, formats=tuple(args.format), metrics=args.metrics,
                          level=args.level, test=args.test, x_axis=args.x_axis,
-                         snapshot_seed=args.snapshot_seed, allow_dirty=args.allow_dirty)
+                         snapshot_seed=args.snapshot_seed, allow_dirty=args.allow_dirty, baseline=args.baseline)
     for kind, path in files.items():
         if not kind.startswith("figure:"):
             print(f"{kind}: {path}")

@@ -68,8 +68,8 @@ def test_each_column_has_one_number_of_decimals(quick, tmp_path):
     kl = dict((row.split(" & ")[0], row.split(" & ")[3]) for row in rows)
     assert kl["Real sample"].startswith("0.000") and "0.000133" not in tex  # the column's decimals, not its own
     # NS-GAN: one of three runs infinite -> the finite ones with a mark, explained under the table
-    assert kl["NS-GAN"].startswith("0.302{") and r"$^{\infty}$" in kl["NS-GAN"]
-    assert r"$^{\infty}$ some runs scored" in tex
+    assert kl["NS-GAN"].startswith("0.302{") and r"$^{\infty\,1/3}$" in kl["NS-GAN"]  # the count is kept
+    assert r"$^{\infty\,k/n}$ k of n runs scored" in tex
 
 
 def test_single_runs_are_marked_not_plus_minus_na(tmp_path):
@@ -132,6 +132,42 @@ def test_appendix_compiles_and_its_tables_fit_the_page(quick, tmp_path):
     assert widths and all(w <= (COLUMN_PT if env == "table" else PAGE_PT) for env, w in widths.values()), widths
 
 
+def test_appendix_has_no_escaped_math_one_configuration_table_and_true_notes(tmp_path):
+    """Issue 20: the appendix printed a literal "W$_1$", "Frechet", hyphens as minus signs, a note on
+    bold where nothing was bold, and a configuration and an environment table per data set."""
+    from harness.report.tables import tex_escape
+
+    assert tex_escape("Fréchet") == "Fr\\'{e}chet" and tex_escape("Yazıcı") == "Yaz{\\i}c{\\i}"
+    assert tex_escape("-1.00 [-1.23, -0.77]") == "$-$1.00 [$-$1.23, $-$0.77]"
+    assert tex_escape("seeds 0-4, non-saturating") == "seeds 0-4, non-saturating"
+    root = quick_like(tmp_path / "runs")
+    for s in range(3):  # a second data set: grid25
+        for v in ("vanilla", "wgan"):
+            make_run(root, v, "grid25", s, mixture_metrics(10.0 + s, hq=0.3), n_modes=25, config={"lr_g": 1e-3 * (1 + s % 1)})
+        make_reference(root, "real", "grid25", s, mixture_metrics(25.0, hq=0.99), n_modes=25)
+    write_report(root, tmp_path / "out", formats=("tex",), figures=False)
+    app = (tmp_path / "out" / "table-appendix.tex").read_text()
+    assert "\\$" not in app and "Frechet" not in app and "Fr\\'{e}chet" in app and "W$_1$" in app
+    assert not re.search(r"[\[ &]-\d", app)  # every negative number has a minus sign
+    assert app.count("\\label{tab:config}") == 1 and app.count("\\label{tab:environment}") == 1
+    assert "-config}" not in app and "-env}" not in app
+    assert "Bold:" not in app and "\\textbf" not in app  # nothing is significantly best here
+    assert "(1 of" not in app or "(2 of 2)" in app
+
+
+def test_appendix_shares_metrics_out_evenly_between_its_tables(monkeypatch, quick, tmp_path):
+    """Filling each table in turn left a last table with one metric ("2 of 2")."""
+    from harness.report import paper
+
+    monkeypatch.setattr(paper, "PAGE_PT", 430.0)  # narrow page: the 5 metrics need two tables
+    write_report(quick, tmp_path / "out", formats=("tex",), figures=False)
+    app = (tmp_path / "out" / "table-appendix.tex").read_text()
+    tables = [t for t in app.split("\\begin{table*}") if "all metrics" in t]
+    assert len(tables) == 2
+    widths = [t.split("\\begin{tabular}{")[1].split("}")[0].count("r") - 1 for t in tables]  # "lr" + "r" per metric
+    assert sorted(widths) == [2, 3]  # the 5 metrics as 3 + 2, not 4 + 1
+
+
 # ----------------------------------------------------------------------------- differences to a baseline
 def test_difference_to_a_baseline_has_the_welch_interval_and_cliffs_delta():
     a, b = [5.0, 6.0, 7.0], [1.0, 2.0, 3.0]
@@ -155,6 +191,42 @@ def test_three_seeds_show_differences_to_the_baseline_instead_of_a_matrix(quick,
     half = 2.7764451051977987 * math.sqrt(2 * 0.01 / 3)
     assert f"+2.50 [{2.5 - half:.2f}, {2.5 + half:.2f}]" in line and "| 1.00 |" in line
     assert "WGAN-GP" in part and "| NS-GAN |" not in part
+
+
+def test_main_caption_gives_regime_budget_and_n_in_at_most_40_words(tmp_path):
+    """Issue 20: captions gave no regime, budget or N."""
+    from harness.report.paper import CAPTION_WORDS
+
+    root = tmp_path / "runs"
+    for s in range(5):
+        for v, n_dis in (("vanilla", 1), ("sngan", 5), ("wgan", 5), ("wgan-gp", 1)):
+            make_run(root, v, "grid25", s, mixture_metrics(10.0 + s + n_dis, hq=0.2 + 0.01 * s), n_modes=25,
+                     config={"n_dis": n_dis, "steps": 2500}, setting="tuned-2d")
+        make_reference(root, "real", "grid25", s, mixture_metrics(25.0, hq=0.99), n_modes=25)
+    tex = write_report(root, tmp_path / "out", formats=("tex",), figures=False)["tex"].read_text()
+    caption = re.search(r"\\caption\{(.*)\}", tex).group(1)
+    assert len(caption.split()) <= CAPTION_WORDS, caption
+    for part in ("grid25", "over 5 seeds", "setting tuned-2d", "2,500 G steps at batch 256",
+                 "D steps per G step 5 for SN-GAN and WGAN, else 1", "below the rule, reference rows"):
+        assert part in caption, (part, caption)
+
+
+def test_the_reference_variant_comes_first_and_can_be_named(quick, tmp_path):
+    """Issue 20: the reference variant leads every table (it did not: rows were alphabetical, SN-GAN
+    first); `baseline` names another, and the differences are then measured against it."""
+    from harness.errors import HarnessError
+
+    assert analyze(collect_runs(quick)).datasets[0].rows == ["vanilla", "sngan", "wgan", "wgan-gp"]
+    tex = write_report(quick, tmp_path / "a", formats=("tex",), figures=False)["tex"].read_text()
+    body = tex.split("\\midrule", 1)[1]
+    assert body.index("NS-GAN") < body.index("SN-GAN") < body.index("WGAN &")
+    md = write_report(quick, tmp_path / "b", formats=("md",), figures=False, baseline="wgan-gp")["md"].read_text()
+    assert "### Differences to WGAN-GP" in md and "### Differences to NS-GAN" not in md
+    table = md.split("### Results", 1)[1].split("\n\n")[1]
+    assert table.index("| wgan-gp |") < table.index("| vanilla |")
+    with pytest.raises(HarnessError, match="baseline 'dcgan'"):
+        write_report(quick, tmp_path / "c", formats=("md",), figures=False, baseline="dcgan")
+    assert not (tmp_path / "c").exists()
 
 
 # ----------------------------------------------------------------------------- protocol, METHODS.md

@@ -92,7 +92,8 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
     mapping of its fields); targets: metric -> value for "steps to target". x_axis: what the
     figures' curves are drawn against: "g_steps" (default), "d_steps" or "wall_time". snapshot_seed:
     the seed the snapshot, mode-occupancy and sample figures show (default: each row's first).
-    baseline: the variant differences are measured against (default: vanilla, else the first row).
+    baseline: the reference variant, first row of every table and the row differences are measured
+    against (default: vanilla where it ran, else the first row); a name no trained run has is refused.
 
     allow_dirty: write into the committed `reports/` folder of the harness's own checkout even when
     the runs were made from a working tree with uncommitted changes (refused otherwise; the report
@@ -118,7 +119,8 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, formats: str | Itera
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 runs = collect_runs(runs_dir)
-                analysis = analyze(runs, chosen, level=level, test=test, thresholds=th, targets=goals, x_axis=x_axis)
+                analysis = analyze(runs, chosen, level=level, test=test, thresholds=th, targets=goals, x_axis=x_axis,
+                                   baseline=baseline)
                 if not allow_dirty:
                     from ..runs import dirty_refusal
 

@@ -54,6 +54,18 @@ class GridSummary:
     median_quality: float
 
 
+@dataclass(frozen=True)
+class Regime:
+    """What a data set's trained runs ran under: the setting(s) (name -> row keys), G steps per run,
+    batch sizes, seeds per row (lowest, highest), the seeds, D steps per G step where not 1."""
+    settings: dict[str, list[str]]
+    steps: list[int]
+    batches: list[str]
+    per_row: tuple[int, int]
+    seeds: list[int]
+    n_dis: dict[str, list]
+
+
 @dataclass
 class DatasetResult:
     name: str
@@ -106,6 +118,19 @@ class DatasetResult:
     @property
     def n_dis(self) -> dict[str, list]:
         return {k: sorted({r.n_dis for r in self.groups[k].runs} - {None}) for k in self.rows}
+
+    @property
+    def regime(self) -> Regime:
+        settings: dict[str, list[str]] = {}
+        for k in self.rows:
+            for name in sorted({r.setting for r in self.groups[k].runs}):
+                settings.setdefault(name, []).append(k)
+        runs = self.trained_runs
+        per = sorted({len(self.groups[k].runs) for k in self.rows}) or [0]
+        return Regime(settings, sorted({int(r.steps) for r in runs if r.steps is not None}),
+                      sorted({str(r.config.get("batch_size")) for r in runs if r.config.get("batch_size") is not None}),
+                      (per[0], per[-1]), sorted({r.seed for r in runs}),
+                      {k: xs for k, xs in self.n_dis.items() if xs and xs != [1]})
 
     @property
     def has_grid(self) -> bool:
@@ -178,9 +203,17 @@ def row_key(variant: str, point: str) -> str:
     return f"{variant} @ {point}" if point else variant
 
 
-def _rows(runs: list[Run]) -> tuple[list[str], list[str], dict[str, Row]]:
+#: the reference variant: first row of every table and the row differences are measured against
+#: (the NS-GAN every other variant modifies); `analyze(baseline=...)` names another
+DEFAULT_BASELINE = "vanilla"
+
+
+def _rows(runs: list[Run], baseline: str = DEFAULT_BASELINE) -> tuple[list[str], list[str], dict[str, Row]]:
+    """(trained row keys, reference row keys, row key -> Row). Trained rows: the baseline variant's
+    first (a row key or a variant name), then by variant and point; references: real first."""
     groups: dict[str, Row] = {}
-    trained = sorted({(r.variant, r.point) for r in runs if not r.reference})
+    trained = sorted({(r.variant, r.point) for r in runs if not r.reference},
+                     key=lambda vp: (baseline not in (vp[0], row_key(*vp)), vp))
     for v, p in trained:
         mine = sorted((r for r in runs if not r.reference and (r.variant, r.point) == (v, p)), key=lambda r: r.seed)
         groups[row_key(v, p)] = Row(row_key(v, p), v, p, dict(mine[0].grid), False, mine)
@@ -236,8 +269,9 @@ def _grid_summary(ds_rows: list[str], groups: dict[str, Row], main: str | None, 
     return out
 
 
-def _dataset_result(name: str, runs: list[Run], metrics: list[str], level: float, test: str) -> DatasetResult:
-    rows, refs, groups = _rows(runs)
+def _dataset_result(name: str, runs: list[Run], metrics: list[str], level: float, test: str,
+                    baseline: str = DEFAULT_BASELINE) -> DatasetResult:
+    rows, refs, groups = _rows(runs, baseline)
     ds_metrics = [m for m in metrics if any(m in r.metrics for r in runs)]
     trained = [r for r in runs if not r.reference]
     reference_runs = [r for r in runs if r.reference]
@@ -290,8 +324,12 @@ def _verdict(r: Run, levels: dict[str, float], th: Thresholds) -> Verdict:
 
 def analyze(runs: Sequence[Run], metrics: Sequence[str] | None = None, *, level: float = 0.05,
             test: str = "mannwhitney", thresholds: Thresholds | None = None,
-            targets: Mapping[str, float] | None = None, x_axis: str = "g_steps") -> Analysis:
+            targets: Mapping[str, float] | None = None, x_axis: str = "g_steps",
+            baseline: str | None = None) -> Analysis:
     """Statistics, pairwise comparisons, verdicts and curve statistics of `runs`.
+
+    `baseline`: the reference variant (a variant name or row key): every data set's first row and
+    the row differences are measured against (default ``vanilla`` where it ran, else the first row).
 
     `targets`: metric -> value for "steps to reach a target"; by default a metric whose MetricInfo
     target is ``"n_modes"`` (mode coverage) targets all of the data set's modes and other metrics
@@ -300,7 +338,10 @@ def analyze(runs: Sequence[Run], metrics: Sequence[str] | None = None, *, level:
     th = thresholds or Thresholds()
     chosen = select_metrics(runs, metrics)
     names = sorted({r.dataset for r in runs})
-    datasets = [_dataset_result(d, [r for r in runs if r.dataset == d], chosen, level, test) for d in names]
+    if baseline and not any(baseline in (r.variant, row_key(r.variant, r.point)) for r in runs if not r.reference):
+        raise HarnessError(f"baseline {baseline!r}: no trained run of that variant (or row) among the runs")
+    datasets = [_dataset_result(d, [r for r in runs if r.dataset == d], chosen, level, test,
+                                baseline or DEFAULT_BASELINE) for d in names]
     main = {ds.name: ds.main_metric for ds in datasets}
     levels = {d: null_levels([r for r in runs if r.dataset == d]) for d in names}
     verdicts, curves, run_targets = {}, {}, {}

@@ -9,18 +9,13 @@ from typing import Sequence
 from . import fmt, stats
 from .analysis import Analysis, DatasetResult
 
-DEFAULT_BASELINE = "vanilla"
-
-
 def baseline_row(ds: DatasetResult, name: str | None = None) -> str | None:
     """The row differences are measured against: `name` (a variant or row key) when present, else
-    ``vanilla`` (the NS-GAN every other variant modifies), else the first trained row."""
-    for want in (name, DEFAULT_BASELINE):
-        if not want:
-            continue
-        for k in ds.rows:
-            if k == want or ds.groups[k].variant == want:
-                return k
+    the data set's first trained row, which is the reference variant (`analyze(baseline=...)`,
+    default ``vanilla``, the NS-GAN every other variant modifies) wherever it ran."""
+    for k in ds.rows:
+        if name and (k == name or ds.groups[k].variant == name):
+            return k
     return ds.rows[0] if ds.rows else None
 
 

@@ -513,30 +513,23 @@ def _range(values: Sequence[float]) -> str:
 
 def _regime_text(ds: DatasetResult) -> str:
     """The data set's regime (setting names) and budget (G steps, batch size, seeds) in one sentence."""
-    runs = ds.trained_runs
-    settings: dict[str, list[str]] = {}
-    for k in ds.rows:
-        for name in sorted({r.setting for r in ds.groups[k].runs}):
-            settings.setdefault(name, []).append(variant_name(k))
-    if not settings:
+    rg = ds.regime
+    if not rg.settings:
         regime = "no trained runs"
-    elif len(settings) == 1:
-        name = next(iter(settings))
+    elif len(rg.settings) == 1:
+        name = next(iter(rg.settings))
         regime = f"setting {name}" if name else "setting not recorded"
     else:
-        regime = "settings " + "; ".join(f"{name or 'not recorded'} ({', '.join(keys)})"
-                                         for name, keys in settings.items())
-    steps = fmt.span([r.steps for r in runs]) if any(r.steps is not None for r in runs) else fmt.NA
-    batches = sorted({str(r.config.get("batch_size")) for r in runs if r.config.get("batch_size") is not None})
-    seeds = sorted({r.seed for r in runs})
-    per_row = sorted({len(ds.groups[k].runs) for k in ds.rows})
-    per = (f"{per_row[0]}" if len(per_row) == 1 else f"{per_row[0]}–{per_row[-1]}") if per_row else "0"
-    text = (f"{ds.name}: {regime}; budget {steps} G steps per run at batch size {' / '.join(batches) or fmt.NA}, "
-            f"{per} seed{'s' if per != '1' else ''} per variant ({', '.join(map(str, seeds))})")
-    n_dis = {k: xs for k, xs in ds.n_dis.items() if xs and xs != [1]}
-    if n_dis:
+        regime = "settings " + "; ".join(f"{name or 'not recorded'} ({', '.join(map(variant_name, keys))})"
+                                         for name, keys in rg.settings.items())
+    steps = fmt.span(rg.steps)
+    lo, hi = rg.per_row
+    per = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    text = (f"{ds.name}: {regime}; budget {steps} G steps per run at batch size {' / '.join(rg.batches) or fmt.NA}, "
+            f"{per} seed{'s' if per != '1' else ''} per variant ({', '.join(map(str, rg.seeds))})")
+    if rg.n_dis:
         text += "; D steps per G step: " + ", ".join(f"{variant_name(k)} {'/'.join(map(str, xs))}"
-                                                     for k, xs in n_dis.items())
+                                                     for k, xs in rg.n_dis.items())
     if ds.has_grid:
         text += f"; {len(ds.rows)} grid points"
     return text + "."

@@ -25,7 +25,7 @@ COLUMN_PT, PAGE_PT = 241.0, 505.0  # column and text width of a two-column artic
 # footnote marks of the main table, in the order the notes list them
 MARKS = {
     "single": ("\\dagger", "a single run: no spread"),
-    "inf": ("\\infty", "some runs scored $\\infty$ (no high-quality sample); mean $\\pm$ std of the finite ones"),
+    "inf": ("\\infty", "k of n runs scored $\\infty$ (no high-quality sample); mean $\\pm$ std of the finite ones"),
     "nan": ("\\ddagger", "some runs have no value (diverged); mean $\\pm$ std of the others"),
     "null": ("\\circ", "no better than the best null reference row (difference of means within one std)"),
     "below": ("\\bullet", "worse than the best null reference row (by more than one std)"),
@@ -43,6 +43,14 @@ def column_decimals(values: Sequence[float]) -> int:
 
 def _mark(key: str) -> str:
     return f"$^{{{MARKS[key][0]}}}$"
+
+
+INF_NOTE_MARK = "$^{\\infty\\,k/n}$"
+
+
+def _marks(notes: Sequence[str], s: stats.Summary) -> str:
+    """The cell's footnote marks; the infinity mark keeps its count ("k/n": how many runs of n)."""
+    return "".join(f"$^{{\\infty\\,{s.n_inf}/{s.n_total}}}$" if n == "inf" else _mark(n) for n in notes)
 
 
 def main_cell(s: stats.Summary, scale: float, d: int) -> tuple[str, list[str]]:
@@ -115,23 +123,20 @@ def tex_main(ds: DatasetResult, analysis: Analysis) -> str:
         row = [tex_escape(variant_name(ds.groups[k].variant) + (f" @ {ds.groups[k].point}" if ds.groups[k].point
                                                                  else ""))]
         for m in metrics:
-            text, notes = main_cell(ds.cells[(k, m)], display_scale(m), decimals[m])
+            cell = ds.cells[(k, m)]
+            text, notes = main_cell(cell, display_scale(m), decimals[m])
             if ds.worse_than_null.get((k, m)):
                 notes.append("below")
             elif ds.near_null.get((k, m)):
                 notes.append("null")
-            text += "".join(_mark(n) for n in notes)
+            text += _marks(notes, cell)
             used += [n for n in notes if n not in used]
             row.append(f"\\textbf{{{text}}}" if ds.best.get(m) == k else text)
         body.append(row)
     header = ["Variant"] + [header_cell(m) for m in metrics]
     width = estimate_width_pt([header] + body)
     env = "table" if width <= COLUMN_PT else "table*"
-    n = sorted({len(ds.groups[k].runs) for k in ds.rows}) or [0]
-    runs = f"{n[0]}" if len(n) == 1 else f"{n[0]}--{n[-1]}"
-    caption = (f"{tex_escape(ds.name)}: mean $\\pm$ std over {runs} seeds per variant"
-               + ("; below the rule, reference rows" if ds.references else "")
-               + ("; bold: significantly best" if any(ds.best.values()) else "") + ".")
+    caption = main_caption(ds, analysis)
     lines = [f"\\begin{{{env}}}[tbp]", "\\centering", "\\footnotesize", "\\setlength{\\tabcolsep}{3pt}",
              f"\\caption{{{caption}}}", f"\\label{{{_label(ds)}}}",
              "\\begin{tabular}{l" + "r" * len(metrics) + "}", "\\toprule",
@@ -141,11 +146,40 @@ def tex_main(ds: DatasetResult, analysis: Analysis) -> str:
             lines.append("\\midrule")
         lines.append(" & ".join(row) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
-    notes = [f"{_mark(k)} {MARKS[k][1]}" for k in used] + ([symbol_note(metrics)] if symbol_note(metrics) else [])
+    notes = [f"{INF_NOTE_MARK if k == 'inf' else _mark(k)} {MARKS[k][1]}" for k in used] + ([symbol_note(metrics)] if symbol_note(metrics) else [])
     ref = f"Full statistics, tests and protocol: Table~\\ref{{{_label(ds)}-stats}}."
     lines.append("\\par\\smallskip{\\scriptsize " + "; ".join(notes + [ref]) + "\\par}")
     lines.append(f"\\end{{{env}}}")
     return "\n".join(lines)
+
+
+def main_caption(ds: DatasetResult, analysis: Analysis) -> str:
+    """The main table's caption, at most CAPTION_WORDS words: data set, statistic and N, the regime
+    (setting) and budget (G steps, batch, D steps per G step where not 1), what the rule and bold mean."""
+    rg = ds.regime
+    lo, hi = rg.per_row
+    runs = f"{lo}" if lo == hi else f"{lo}--{hi}"
+    parts = [f"{tex_escape(ds.name)}: mean $\\pm$ std over {runs} seeds per variant"]
+    if rg.settings:
+        names = [n or "not recorded" for n in rg.settings]
+        parts.append(("setting " if len(names) == 1 else "settings ") + ", ".join(tex_escape(n) for n in names))
+    if rg.steps:
+        steps = "--".join(f"{v:,}" for v in sorted({rg.steps[0], rg.steps[-1]}))
+        parts.append(f"{steps} G steps at batch {'/'.join(rg.batches) or fmt.NA}")
+    if rg.n_dis:
+        by: dict[str, list[str]] = {}
+        for k, xs in rg.n_dis.items():
+            by.setdefault("/".join(map(str, xs)), []).append(tex_escape(variant_name(k)))
+        parts.append("D steps per G step " + ", ".join(f"{n} for {' and '.join(ks)}" for n, ks in by.items())
+                     + ", else 1")
+    if ds.references:
+        parts.append("below the rule, reference rows")
+    if any(ds.best.values()):
+        parts.append(f"bold: significantly best (Holm, $\\alpha = {analysis.level:g}$)")
+    return "; ".join(parts) + "."
+
+
+CAPTION_WORDS = 40
 
 
 def main_tex_file(analysis: Analysis) -> str:
@@ -174,7 +208,7 @@ def _float(env: str, caption: str, label: str, align: str, header: Sequence[str]
 def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
     from .document import _runs_cell, cell_text, n_dis_text, shared_fields, \
         reachability_note, setting_text, _fields_text, versions_text, NEAR_NULL_RULE, TEST_SHORT
-    from .setup import config_columns, dataset_text, environment_rows
+    from .setup import dataset_text
 
     lab = _label(ds)
     def stats_rows(metrics: Sequence[str]) -> tuple[list[str], list[list[str]]]:
@@ -189,23 +223,28 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
             rows.append(row)
         return header, rows
 
-    # as many metrics per table as fit the page (estimated at the table's 6 pt), at least one
-    chunks: list[list[str]] = [[]]
-    for m in ds.metrics:
-        trial = chunks[-1] + [m]
-        h, r = stats_rows(trial)
-        if chunks[-1] and estimate_width_pt([h] + r, font_pt=6.0) > PAGE_PT:
-            chunks.append([m])
-        else:
-            chunks[-1] = trial
-    notes = [f"Seeds {', '.join(map(str, ds.seeds))}.", tex_escape(symbol_note(ds.metrics)) + "."]
+    # the fewest tables whose metrics fit the page (estimated at the table's 6 pt), the metrics shared
+    # out evenly between them (filling each in turn left a one-metric table at the end)
+    def fits(chunk: list[str]) -> bool:
+        h, r = stats_rows(chunk)
+        return estimate_width_pt([h] + r, font_pt=6.0) <= PAGE_PT
+
+    chunks: list[list[str]] = [list(ds.metrics)]
+    for n in range(1, len(ds.metrics) + 1):
+        size = -(-len(ds.metrics) // n)
+        trial = [list(ds.metrics[i:i + size]) for i in range(0, len(ds.metrics), size)]
+        if all(fits(c) for c in trial) or size == 1:
+            chunks = trial
+            break
+    notes = [f"Seeds {', '.join(map(str, ds.seeds))}.", symbol_note(ds.metrics) + "."]
     if n_dis_text(ds):
         notes.append(tex_escape(f"D steps per G step: {n_dis_text(ds)}."))
     if setting_text(ds):
         notes.append(tex_escape(setting_text(ds).replace("`", "")))
     notes.append(tex_escape(f"Protocol: {_fields_text(shared_fields(ds))}; metric versions: {versions_text(ds)}."))
-    notes.append(f"Bold: significantly better than every other variant ({TEST_SHORT[analysis.test]}, Holm-corrected, "
-                 f"$\\alpha={analysis.level:g}$).")
+    if any(ds.best.values()):  # no note for a mark no cell carries
+        notes.append(f"Bold: significantly better than every other variant ({TEST_SHORT[analysis.test]}, "
+                     f"Holm-corrected, $\\alpha={analysis.level:g}$).")
     if ds.references:
         notes.append(tex_escape(NEAR_NULL_RULE))
     note = reachability_note(ds, analysis, closing=False)
@@ -216,8 +255,8 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
     for i, chunk in enumerate(chunks):
         header, rows = stats_rows(chunk)
         part = "" if len(chunks) == 1 else f" ({i + 1} of {len(chunks)})"
-        parts.append(_float("table*", f"{tex_escape(ds.name)}: all metrics{part}, mean $\\pm$ std over seeds (cost and "
-                            f"configuration: Table~\\ref{{{lab}-config}}).", f"{lab}-stats" + (f"-{i + 1}" if i else ""),
+        parts.append(_float("table*", f"{tex_escape(ds.name)}: all metrics{part}, mean $\\pm$ std over seeds "
+                            f"(cost and configuration: Table~\\ref{{{CONFIG_LABEL}}}).", f"{lab}-stats" + (f"-{i + 1}" if i else ""),
                             "lr" + "r" * len(chunk), header, rows, " ".join(notes) if i == len(chunks) - 1 else "",
                             len(ds.rows) if ds.references else None))
     diffs = difference_rows(ds, analysis)
@@ -225,26 +264,50 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
         base = variant_name(baseline_row(ds))
         eff = "Cliff's $\\delta$"
         drows = [[tex_escape(metric_label(m)), tex_escape(variant_name(k)),
-                  tex_escape(difference_text(d, display_scale(m))), fmt.effect(d.cliffs_delta).replace("n/a", "--"),
+                  tex_escape(difference_text(d, display_scale(m))), tex_escape(fmt.effect(d.cliffs_delta)).replace("n/a", "--"),
                   tex_escape(fmt.pvalue(c.p_holm)) if c else "--"] for m, k, d, c in diffs]
         parts.append(_float("table*", f"{tex_escape(ds.name)}: difference to {tex_escape(base)} (mean, 95\\% Welch "
                             f"interval), effect size and Holm-adjusted $p$.", f"{lab}-diff", "llrrr",
                             ["Metric", "Variant", f"$\\Delta$ vs {tex_escape(base)}", eff, "$p$ (Holm)"], drows,
                             tex_escape("Per cent metrics in percentage points. n/a: an infinite value on either side "
                                        "(Cliff's δ still ranks it).")))
-    h, crow = config_columns(ds)
-    if ds.rows:
-        parts.append(_float("table*", f"{tex_escape(ds.name)}: configuration of each variant (spec.json).",
-                            f"{lab}-config", "l" + "l" * (len(h) - 1), [tex_escape(x) for x in h],
-                            [[tex_escape(c) for c in r] for r in crow]))
-    env = environment_rows([r for k in ds.rows for r in ds.groups[k].runs])
-    parts.append(_float("table*", f"{tex_escape(ds.name)}: environment of the trained runs (manifest.json).",
-                        f"{lab}-env", "lp{0.7\\textwidth}", ["Field", "Value"],
-                        [[tex_escape(a), tex_escape(b)] for a, b in env]))
     return "\n\n".join(parts)
 
 
+def config_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the report's one configuration table: a column per variant, a row per
+    field; a value that differs between data sets (a tuned setting's) is given per data set."""
+    from .setup import CONFIG_ROWS, config_rows
+
+    variants = list(dict.fromkeys(k for ds in analysis.datasets for k in ds.rows))
+    per = {k: {ds.name: config_rows(ds.groups[k].runs) for ds in analysis.datasets if k in ds.groups
+               and k in ds.rows} for k in variants}
+    rows = []
+    for i, label in enumerate(CONFIG_ROWS):
+        row = [label]
+        for k in variants:
+            values = {name: cols[i] for name, cols in per[k].items()}
+            row.append(next(iter(values.values())) if len(set(values.values())) == 1
+                       else "; ".join(f"{name}: {v}" for name, v in values.items()))
+        rows.append(row)
+    return ["setting"] + [variant_name(k) for k in variants], rows
+
+
 def appendix_tex_file(analysis: Analysis) -> str:
+    from .setup import environment_rows
+
     head = ("% gan-harness appendix tables (full statistics, differences to a baseline, configuration, "
             "environment); needs \\usepackage{booktabs}. Same runs in => same bytes out.\n")
-    return head + "\n\n".join(tex_appendix(ds, analysis) for ds in analysis.datasets) + "\n"
+    parts = [tex_appendix(ds, analysis) for ds in analysis.datasets]
+    trained = [r for ds in analysis.datasets for r in ds.trained_runs]
+    if trained:
+        h, rows = config_table(analysis)
+        parts.append(_float("table*", "Configuration of each variant (spec.json), every data set.", CONFIG_LABEL,
+                            "l" * len(h), [tex_escape(x) for x in h], [[tex_escape(c) for c in r] for r in rows]))
+        parts.append(_float("table*", "Environment of the trained runs (manifest.json).", ENV_LABEL,
+                            "lp{0.7\\textwidth}", ["Field", "Value"],
+                            [[tex_escape(a), tex_escape(b)] for a, b in environment_rows(trained)]))
+    return head + "\n\n".join(parts) + "\n"
+
+
+CONFIG_LABEL, ENV_LABEL = "tab:config", "tab:environment"

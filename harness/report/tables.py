@@ -223,19 +223,34 @@ _TEX_UNICODE = {"±": r"$\pm$", "σ": r"$\sigma$", "–": "--", "—": "---", "�
                 "δ": r"$\delta$", "“": "``", "”": "''", "‘": "`", "’": "'"}
 
 
+_TEX_ACCENTS = {"\u0301": "'", "\u0300": "`", "\u0308": '"', "\u0302": "^", "\u0303": "~", "\u0327": "c ",
+                "\u030c": "v ", "\u0306": "u ", "\u0304": "="}
+_TEX_LETTERS = {"ı": "{\\i}", "ß": "{\\ss}", "ø": "{\\o}", "Ø": "{\\O}", "æ": "{\\ae}", "ł": "{\\l}"}
+_NUMBER_MINUS = re.compile(r"(?<![\w.])-(?=\.?\d)")  # "-0.5", "[-1, 2]"; not "0-4", "non-saturating"
+
+
 def tex_escape(text: str) -> str:
-    """Plain text to LaTeX that a plain `article` (pdflatex, no extra packages) typesets."""
+    """Plain text to LaTeX that a plain `article` (pdflatex, no extra packages) typesets: specials
+    escaped, accented letters as accent commands (Fréchet -> Fr\\'{e}chet), a hyphen before a
+    number as a minus sign; anything else outside ASCII becomes '?', never a character pdflatex rejects."""
     out = []
-    for ch in str(text):
+    for ch in _NUMBER_MINUS.sub("\u2212", str(text)):
         if ch in _TEX_SPECIAL:
             out.append(_TEX_SPECIAL[ch])
         elif ch in _TEX_UNICODE:
             out.append(_TEX_UNICODE[ch])
+        elif ch in _TEX_LETTERS:
+            out.append(_TEX_LETTERS[ch])
         elif ord(ch) < 128:
             out.append(ch)
-        else:  # drop accents; anything else becomes '?', never a character pdflatex rejects
-            ascii_ = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-            out.append(tex_escape(ascii_) if ascii_ else "?")
+        else:
+            base, *marks = unicodedata.normalize("NFD", ch)
+            if base.isascii() and base.isalpha() and len(marks) == 1 and marks[0] in _TEX_ACCENTS:
+                out.append(f"\\{_TEX_ACCENTS[marks[0]].strip()}{{{base}}}" if _TEX_ACCENTS[marks[0]].endswith(" ")
+                           else f"\\{_TEX_ACCENTS[marks[0]]}{{{base}}}")
+            else:
+                ascii_ = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+                out.append(tex_escape(ascii_) if ascii_ else "?")
     return "".join(out)
 
 
