@@ -743,3 +743,22 @@ def test_a_difference_interval_is_clipped_to_the_range_of_differences():
     assert clip_difference(d, "modes_covered", n_modes=8).low == 6.0
     assert clip_difference(d, "modes_covered", n_modes=None).high == 9.2  # unknown K: no bound
     assert clip_difference(Difference("a", "b", 5, 5, -0.9, -1.3, -0.5, -1.0), "hq_fraction").low == -1.0
+
+
+def test_the_first_paragraph_names_the_best_and_the_failing_variants_with_numbers(tmp_path):
+    """Issue 20: the report opens with what was found: per data set the best variant on the main
+    metric and the failing ones, with their numbers, before any table."""
+    root = tmp_path / "runs"
+    for s in range(5):
+        make_run(root, "sngan", "ring8", s, mixture_metrics(7.6 + 0.01 * s, hq=0.5))
+        make_run(root, "vanilla", "ring8", s, mixture_metrics(3.0 + 0.01 * s, hq=0.4))
+        make_run(root, "wgan", "ring8", s, mixture_metrics(6.0 + 0.01 * s, hq=0.3))
+        make_reference(root, "real", "ring8", s, mixture_metrics(8.0, hq=0.99))
+        make_reference(root, "null-gaussian", "ring8", s, mixture_metrics(2.0, hq=0.01))
+    md = write_report(root, tmp_path / "out", formats=("md",), figures=False)["md"].read_text()
+    first = md.split("\n\n")[2]  # title, run count, then the headline
+    assert md.index(first) < md.index("## Findings")
+    assert first.startswith("**ring8**") and "5 seeds per variant" in first
+    assert "SN-GAN, 7.62 of 8 Modes covered" in first and "significantly better than every other" in first
+    assert "failing: NS-GAN (3.02 of 8 Modes covered; at most 50% of the modes)" in first
+    assert "WGAN (" not in first  # 6 of 8: not failing

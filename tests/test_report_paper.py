@@ -314,7 +314,8 @@ def test_every_legend_lies_inside_its_figure(drawn, tmp_path):
 
 
 def _legends_clear(fig, stem):
-    """Every legend of `fig` inside the figure and over no panel."""
+    """Every legend of `fig` inside the figure and over no panel; every text inside the figure; no
+    two tick labels touching."""
     fig.canvas.draw()
     width, height = fig.bbox.width, fig.bbox.height
     legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
@@ -325,6 +326,14 @@ def _legends_clear(fig, stem):
         if legend in fig.legends:  # a figure legend covers no panel (an axes legend may sit in its own)
             for ax in fig.axes:
                 assert not box.overlaps(ax.get_window_extent()), (stem, ax.get_title())
+    from matplotlib.text import Text
+
+    ticks = {id(t) for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()}  # drawn only in range
+    for t in fig.findobj(Text):  # no text cut at the figure's edge (the occupancy bar's label was)
+        if t.get_visible() and t.get_text().strip() and id(t) not in ticks:
+            box = t.get_window_extent()
+            assert box.x0 >= -1 and box.x1 <= width + 1 and box.y0 >= -1 and box.y1 <= height + 1, \
+                (stem, t.get_text(), box.bounds, width, height)
     for ax in fig.axes:  # tick labels do not run into each other (the sweep's final figure's did)
         labels = [t for t in ax.get_xticklabels() if t.get_text() and t.get_visible()]
         for a, b in zip(labels, labels[1:]):

@@ -626,6 +626,59 @@ def _significance_text(ds: DatasetResult, analysis: Analysis) -> str:
     return text
 
 
+#: verdicts that say a run failed outright (not merely that it was still moving at the end)
+HARD_FAILURES = ("diverged", "collapsed", "underfit", "vanishing-G-gradient")
+
+
+def _of_n(ds: DatasetResult, metric: str) -> str:
+    return f" of {ds.n_modes}" if ds.n_modes and METRICS.get(metric).target == "n_modes" else ""
+
+
+def headline_text(ds: DatasetResult, analysis: Analysis) -> str:
+    """One sentence a reader can quote: the regime, the best variant on the main metric (significantly
+    best, or only the highest mean: said so) and the failing ones, each with its numbers. A variant
+    fails when its main metric is no better than the best null row, or when most of its seeds end
+    in a hard failure (HARD_FAILURES), or when its mean coverage of a mode-counted data set is at most
+    the collapse verdict's fraction of the modes (`collapse_fraction`, 0.5)."""
+    main = ds.main_metric
+    if not ds.rows or main not in ds.metrics:
+        return ""
+    rg = ds.regime
+    lo, hi = rg.per_row
+    head = (f"**{ds.name}** ({', '.join(n or 'no setting' for n in rg.settings)}; {fmt.span(rg.steps)} G steps; "
+            f"{lo if lo == hi else f'{lo}–{hi}'} seeds per variant)")
+    label = metric_label(main)
+
+    def value(k: str) -> str:
+        return f"{_mean_text(ds, k, main)}{_of_n(ds, main)} {label}"
+
+    if ds.best.get(main):
+        best = f"best: {variant_name(ds.best[main])}, {value(ds.best[main])}, significantly better than every other"
+    else:
+        hib = higher_is_better(main)
+        top = max(ds.rows, key=lambda k: (ds.cells[(k, main)].location if hib else -ds.cells[(k, main)].location))
+        best = (f"highest mean: {variant_name(top)}, {value(top)}, not significantly better than every other "
+                f"variant")
+    failing = []
+    for k in ds.rows:
+        runs = [r for r in ds.groups[k].runs if r.label in analysis.verdicts]
+        hard = Counter(analysis.verdicts[r.label].label for r in runs if analysis.verdicts[r.label].label in HARD_FAILURES)
+        why = []
+        if ds.near_null.get((k, main)):
+            why.append("no better than the best null row" if not ds.worse_than_null.get((k, main))
+                       else "worse than the best null row")
+        cell = ds.cells[(k, main)]
+        share = analysis.thresholds.collapse_fraction
+        if _of_n(ds, main) and not ds.near_null.get((k, main)) and cell.location <= share * ds.n_modes:
+            why.append(f"at most {share:.0%} of the modes")
+        if runs and sum(hard.values()) * 2 > len(runs):
+            why.append(", ".join(f"{lb} in {_share(n, len(runs))}" for lb, n in hard.most_common()))
+        if why:
+            failing.append(f"{variant_name(k)} ({value(k)}; {'; '.join(why)})")
+    tail = ("failing: " + ", ".join(failing)) if failing else "no variant failed outright"
+    return f"{head}: {best}; {tail}."
+
+
 def findings_items(analysis: Analysis, skipped: Sequence[str]) -> list[str]:
     """What was found, first, in sentences that can be quoted as they are, per data set: the regime and
     budget; which variants failed how often and how (from the verdicts), which were stable; the main
@@ -706,6 +759,9 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
         blocks.append(Para(f"**Provenance: {n} of {len(trained)} runs were made from a working tree with uncommitted "
                            f"changes** (code commit{'s' if len(dirty) > 1 else ''} {', '.join(dirty)}): their code is "
                            f"{'those commits' if len(dirty) > 1 else 'that commit'} plus changes no commit records."))
+    headlines = [t for t in (headline_text(ds, analysis) for ds in analysis.datasets) if t]
+    if headlines:
+        blocks.append(Para(" ".join(headlines)))
     blocks.append(Summary("Findings", findings_items(analysis, skipped)))
     if analysis.verdicts:
         blocks += [Heading("Verdict of every run", 2, anchor="run-verdicts"),

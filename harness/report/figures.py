@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colors
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..metrics import METRICS
 from .analysis import X_AXES, Analysis, DatasetResult
@@ -484,7 +485,8 @@ def snapshots_figure(ds: DatasetResult, seed: int | None = None) -> Figure | Non
             if col == 0:
                 ax.set_ylabel(f"{variant_name(v)}\nseed {r.seed}")
         if mappable is not None:
-            cb = fig.colorbar(mappable, ax=panels, shrink=0.9, pad=0.02, aspect=15)
+            cb = fig.colorbar(mappable, ax=panels, shrink=0.9, pad=0.02, aspect=15, ticks=MaxNLocator(4),
+                              format="%.3g")
             cb.set_label("D output")
     return fig
 
@@ -529,7 +531,7 @@ def occupancy_figure(ds: DatasetResult, pal: dict | None = None, seed: int | Non
         ax.set_xlabel(X_AXES["g_steps"])
         ax.set_ylabel("mode")
     cb = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.02, extend="min")
-    cb.set_label(f"HQ share x modes (1: fair; <= {OCCUPANCY_FLOOR:g}: empty)")
+    cb.set_label("HQ share × modes")
     return fig
 
 
