@@ -762,3 +762,20 @@ def test_the_first_paragraph_names_the_best_and_the_failing_variants_with_number
     assert "SN-GAN, 7.62 of 8 Modes covered" in first and "significantly better than every other" in first
     assert "failing: NS-GAN (3.02 of 8 Modes covered; at most 50% of the modes)" in first
     assert "WGAN (" not in first  # 6 of 8: not failing
+
+
+def test_the_report_cites_every_variant_and_metric(tmp_path):
+    """Issue 20: no report cited the variants' papers or the metrics' sources."""
+    from harness.metrics import METRICS
+
+    root = tmp_path / "runs"
+    for s in range(2):
+        for v in ("vanilla", "wgan-gp", "my-plugin-gan"):
+            make_run(root, v, "ring8", s, mixture_metrics(6.0 + s))
+    md = write_report(root, tmp_path / "out", formats=("md",), figures=False)["md"].read_text()
+    refs = md.split("## References", 1)[1].split("\n## ", 1)[0]
+    assert "WGAN-GP (`wgan-gp`): Gulrajani et al. 2017; igul222/improved_wgan_training." in refs
+    assert "NS-GAN (`vanilla`): Goodfellow et al. 2014" in refs
+    assert "my-plugin-gan (`my-plugin-gan`): no reference declared by the variant." in refs
+    for m in mixture_metrics(1.0):
+        assert f"(`{m}`): {METRICS.get(m).reference}." in refs and METRICS.get(m).reference

@@ -29,6 +29,7 @@ class MetricInfo:
     - ``log``: a distance spread over decades: figures draw it on a log axis.
     - ``label``: the name tables and figures show ("" = the registered name); ``symbol``: a short
       form for narrow table headers ("" = the label).
+    - ``reference``: where the definition comes from (paper, reference code); reports cite it.
     - ``lower``, ``upper``: the range the metric's values lie in (None: unbounded; ``upper`` may be
       ``"n_modes"``, the data set's number of modes). Reports clip intervals to it, so that no
       interval claims a value the metric cannot take (a negative fraction, 27.5 of 25 modes).
@@ -49,6 +50,7 @@ class MetricInfo:
     symbol: str = ""
     lower: float | None = None
     upper: float | str | None = None
+    reference: str = ""  # the paper (and code) the metric's definition follows; reports cite it
 
     def bounds(self, n_modes: int | None = None) -> tuple[float, float]:
         """(lower, upper) as floats, -inf/+inf where unbounded or where ``"n_modes"`` is unknown."""
@@ -63,21 +65,34 @@ class MetricInfo:
 METRICS: Registry[MetricInfo] = Registry("metric")
 _ROLES = {
     "modes_covered_k": dict(main=True, target="n_modes", resolution=1.0, headline=True,
-                            label="Modes covered (>= k HQ)", symbol="Modes≥k", lower=0.0, upper="n_modes"),
+                            label="Modes covered (>= k HQ)", symbol="Modes≥k", lower=0.0, upper="n_modes",
+        reference="this harness: the VEEGAN count (Srivastava et al. 2017) with a floor of k high-quality samples per mode"),
     "modes_covered": dict(main=True, collapse=True, target="n_modes", resolution=1.0, headline=True,
-                          label="Modes covered", symbol="Modes", lower=0.0, upper="n_modes"),
+                          label="Modes covered", symbol="Modes", lower=0.0, upper="n_modes",
+        reference="Srivastava et al. 2017 (VEEGAN), as PacGAN (Lin et al. 2018) reports it"),
     "hq_fraction": dict(quality=True, percent=True, headline=True, label="High-quality samples", symbol="HQ",
-                        lower=0.0, upper=1.0),
-    "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL", lower=0.0),
-    "frechet_distance": dict(log=True, label="Fréchet distance", symbol="FD", lower=0.0),
-    "w1": dict(headline=True, log=True, label="Wasserstein-1 distance", symbol="W1", lower=0.0),
-    "fid": dict(quality=True, headline=True, log=True, label="FID", lower=0.0),
-    "fid_inf": dict(log=True, label="FID∞"),  # an extrapolation: may fall below 0
-    "kid": dict(headline=True, label="KID"),  # unbiased MMD²: may be negative
-    "precision": dict(percent=True, label="Precision", symbol="Prec.", lower=0.0, upper=1.0),
-    "recall": dict(percent=True, label="Recall", symbol="Rec.", lower=0.0, upper=1.0),
-    "density": dict(label="Density", symbol="Dens.", lower=0.0),
-    "coverage": dict(percent=True, label="Coverage", symbol="Cov.", lower=0.0, upper=1.0),
+                        lower=0.0, upper=1.0,
+        reference="Srivastava et al. 2017 (VEEGAN): within 3 standard deviations of the nearest centre"),
+    "reverse_kl": dict(headline=True, label="Reverse KL divergence", symbol="KL", lower=0.0,
+        reference="Srivastava et al. 2017 (VEEGAN); Lin et al. 2018 (PacGAN)"),
+    "frechet_distance": dict(log=True, label="Fréchet distance", symbol="FD", lower=0.0,
+        reference="Dowson & Landau 1982 (the Fréchet distance of two Gaussians), as FID (Heusel et al. 2017) uses it"),
+    "w1": dict(headline=True, log=True, label="Wasserstein-1 distance", symbol="W1", lower=0.0,
+        reference="Arjovsky et al. 2017 (the distance WGAN estimates); exact by optimal assignment (scipy linear_sum_assignment)"),
+    "fid": dict(quality=True, headline=True, log=True, label="FID", lower=0.0,
+        reference="Heusel et al. 2017; torchmetrics FrechetInceptionDistance"),
+    "fid_inf": dict(log=True, label="FID∞",
+        reference="Chong & Forsyth 2020, “Effectively unbiased FID and Inception Score and where to find them”"),  # an extrapolation: may fall below 0
+    "kid": dict(headline=True, label="KID",
+        reference="Bińkowski et al. 2018, “Demystifying MMD GANs”; torchmetrics KernelInceptionDistance"),  # unbiased MMD²: may be negative
+    "precision": dict(percent=True, label="Precision", symbol="Prec.", lower=0.0, upper=1.0,
+        reference="Kynkäänniemi et al. 2019, “Improved precision and recall metric for assessing generative models”"),
+    "recall": dict(percent=True, label="Recall", symbol="Rec.", lower=0.0, upper=1.0,
+        reference="Kynkäänniemi et al. 2019, “Improved precision and recall metric for assessing generative models”"),
+    "density": dict(label="Density", symbol="Dens.", lower=0.0,
+        reference="Naeem et al. 2020, “Reliable fidelity and diversity metrics for generative models” (clovaai/generative-evaluation-prdc)"),
+    "coverage": dict(percent=True, label="Coverage", symbol="Cov.", lower=0.0, upper=1.0,
+        reference="Naeem et al. 2020, “Reliable fidelity and diversity metrics for generative models” (clovaai/generative-evaluation-prdc)"),
 }
 for _name, _hib, _desc in [
     ("modes_covered_k", True, "2-D: modes holding >= k high-quality samples, k = ceil(0.1 N / K) (a tenth of a "

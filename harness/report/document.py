@@ -699,6 +699,21 @@ def findings_items(analysis: Analysis, skipped: Sequence[str]) -> list[str]:
     return items
 
 
+def reference_items(analysis: Analysis) -> list[str]:
+    """The paper and reference code of every variant and metric the report shows (Variant.reference,
+    MetricInfo.reference); a variant not registered where the report is made says so."""
+    from ..variant import VARIANTS
+
+    items = []
+    for v in sorted({r.variant for r in analysis.runs if not r.reference}):
+        ref = VARIANTS.get(v).reference if v in VARIANTS else ""
+        items.append(f"{variant_name(v)} (`{v}`): {ref or 'no reference declared by the variant'}.")
+    for m in dict.fromkeys(m for ds in analysis.datasets for m in ds.metrics):
+        info = METRICS.get(m)
+        items.append(f"{metric_label(m)} (`{m}`): {info.reference or 'no reference declared'}.")
+    return items
+
+
 def run_verdict_table(analysis: Analysis) -> Table:
     """One row per trained run: variant (row), data set, seed, verdict label, step, reason (with the
     other conditions that hold)."""
@@ -770,6 +785,9 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
                         "it began (– for a state) and the reason; other conditions that hold are listed as “also”."),
                    run_verdict_table(analysis)]
     blocks += [Heading("How the numbers are made", 2, anchor="methods")] + [Para(t) for t in rules_text(analysis)]
+    blocks += [Heading("References", 2, anchor="references"),
+               Para("Where each variant's defaults and each metric's definition come from."),
+               Items(reference_items(analysis))]
     if skipped:
         blocks += [Heading("Skipped or incomplete inputs", 2), Items(list(skipped))]
     for ds in analysis.datasets:
