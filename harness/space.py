@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from .errors import HarnessError
 from .spec import FIELDS, Config, _coerce, unknown_key_message
@@ -138,9 +138,3 @@ def space_for(config: Config, ranges: Sequence[Knob] = (), only: Sequence[str] |
 def point_values(knobs: Sequence[Knob], u: Sequence[float]) -> dict[str, Any]:
     """The config values of one quasi-random point u in [0, 1)^d."""
     return {k.name: k.value(float(x)) for k, x in zip(knobs, u)}
-
-
-def restrict(values: Mapping[str, Any], knobs: Sequence[Knob]) -> dict[str, Any]:
-    """The entries of `values` that are knobs of the space."""
-    names = {k.name for k in knobs}
-    return {k: v for k, v in values.items() if k in names}

@@ -13,7 +13,7 @@ from .analysis import X_AXES, Analysis, DatasetResult
 from .collect import REAL, display_scale, higher_is_better
 from .figures import FigureFile
 from .names import metric_label, variant_name
-from .tables import Block, Heading, Image, Items, Para, Summary, Table, csv_text, tex_escape, tex_table
+from .tables import Block, Heading, Image, Items, Para, Summary, Table, csv_text
 from .verdicts import LABELS
 
 TEST_TEXT = {
@@ -645,7 +645,7 @@ def headline_text(ds: DatasetResult, analysis: Analysis) -> str:
         return ""
     rg = ds.regime
     lo, hi = rg.per_row
-    head = (f"**{ds.name}** ({', '.join(n or 'no setting' for n in rg.settings)}; {fmt.span(rg.steps)} G steps; "
+    head = (f"{ds.name} ({', '.join(n or 'no setting' for n in rg.settings)}; {fmt.span(rg.steps)} G steps; "
             f"{lo if lo == hi else f'{lo}–{hi}'} seeds per variant)")
     label = metric_label(main)
 
@@ -793,43 +793,6 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
     for ds in analysis.datasets:
         blocks += dataset_blocks(ds, analysis, figures.get(ds.name, []))
     return blocks
-
-
-# ----------------------------------------------------------------------------- LaTeX
-def tex_results(ds: DatasetResult, analysis: Analysis) -> str:
-    header = ["Variant", "$n$"] + [tex_escape(metric_header(m)) for m in ds.metrics] + \
-        [tex_escape(h) for h in COST_HEADER]
-    rows = []
-    for k in ds.all_rows:
-        label = f"\\textit{{{tex_escape(k)}}} (ref.)" if ds.groups[k].reference else tex_escape(k)
-        row = [label, tex_escape(_runs_cell(ds, analysis, k))]
-        for m in ds.metrics:
-            text = tex_escape(cell_text(ds, k, m))
-            row.append(f"\\textbf{{{text}}}" if ds.best[m] == k else text)
-        rows.append(row + [tex_escape(c) for c in cost_cells(ds, k)])
-    budget = {k.split(".", 1)[1]: v for k, v in ds.common_protocol.items() if k.startswith("budget.")}
-    caption = (f"{tex_escape(ds.name)}: mean $\\pm$ std over seeds {tex_escape(', '.join(map(str, ds.seeds)))} "
-               "($n$: runs per variant; a cell where not every run has a finite value gives each kind's share, "
-               "e.g. $\\infty$ in 2/3). ")
-    if budget:
-        caption += "Budget: " + tex_escape(", ".join(f"{k}={_value(v)}" for k, v in budget.items()))
-        caption += (f" (D steps per G step: {tex_escape(n_dis_text(ds))}). " if n_dis_text(ds) else ". ")
-    if setting_text(ds):
-        caption += tex_escape(setting_text(ds).replace("`", "")) + " "
-    caption += (f"Protocol: {tex_escape(_fields_text(shared_fields(ds, budget=False)))}; metric versions: "
-                f"{tex_escape(versions_text(ds))}. ")
-    caption += (f"Bold: significantly better than every other variant ({TEST_SHORT[analysis.test]}, "
-                f"Holm-corrected over the pairs of variants per metric, $\\alpha={analysis.level:g}$). "
-                "$\\uparrow$/$\\downarrow$: higher/lower is better; (\\%): in per cent. Cost: G and D steps per run, "
-                "mean wall time per run. ")
-    if ds.references:
-        caption += ("Below the rule: reference rows (no test, never best). " + tex_escape(NEAR_NULL_RULE) + " ")
-    for note in (reachability_note(ds, analysis, closing=False), data_note(ds, code=str)):
-        if note:
-            caption += tex_escape(note) + " "
-    label = "tab:" + "".join(ch if ch.isalnum() else "-" for ch in ds.name)
-    return tex_table(header, rows, caption.strip(), label, "lr" + "c" * len(ds.metrics) + "rrr",
-                     rule_before=len(ds.rows) if ds.references else None)
 
 
 # ----------------------------------------------------------------------------- CSV

@@ -254,20 +254,6 @@ def tex_escape(text: str) -> str:
     return "".join(out)
 
 
-def tex_table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str, label: str,
-              align: str, rule_before: int | None = None) -> str:
-    """A booktabs table; `header` and `rows` are LaTeX already (escape with :func:`tex_escape`);
-    a \\midrule above row `rule_before`."""
-    lines = [r"\begin{table}[htbp]", r"\centering", r"\small", f"\\caption{{{caption}}}", f"\\label{{{label}}}",
-             f"\\begin{{tabular}}{{{align}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
-    for i, r in enumerate(rows):
-        if i == rule_before and i > 0:
-            lines.append(r"\midrule")
-        lines.append(" & ".join(r) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines)
-
-
 # ----------------------------------------------------------------------------- CSV
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     buf = io.StringIO()
