@@ -137,3 +137,26 @@ def test_figure_writes_png(tmp_path):
     assert worst.stat().st_size > 0
     with pytest.raises(HarnessError, match="no rows"):
         sensitivity_figure(pts.iloc[0:0], rep, "modes_covered_k", True, tmp_path / "empty.png")
+
+
+def test_expected_best_band_stays_within_the_points_values(tmp_path, monkeypatch):
+    """Issue 20: the ± 1 sd band went below 0 modes; the best of k draws lies among the N values."""
+    from matplotlib.axes import Axes
+
+    bands = []
+    real = Axes.fill_between
+
+    def spy(self, x, y1, y2=0, **kw):
+        bands.append((np.asarray(y1, float), np.asarray(y2, float)))
+        return real(self, x, y1, y2, **kw)
+
+    monkeypatch.setattr(Axes, "fill_between", spy)
+    pts = _points()
+    sensitivity_figure(pts, _report(), "modes_covered_k", True, tmp_path / "s.png", target=8)
+    assert bands
+    values = pd.to_numeric(pts["objective"], errors="coerce")
+    lo, hi = values.min(), values.max()
+    drawn = [(y1[np.isfinite(y1)], y2[np.isfinite(y2)]) for y1, y2 in bands]
+    assert any(len(y1) for y1, _ in drawn)  # a variant with a failed point draws no band (its mean is -inf)
+    for y1, y2 in drawn:
+        assert (y1 >= lo - 1e-12).all() and (y2 <= hi + 1e-12).all()

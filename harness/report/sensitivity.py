@@ -240,7 +240,12 @@ def _curve_panel(ax, points: pd.DataFrame, report: pd.DataFrame, st: dict, hib: 
             undrawn.append(variant_name(var))
         mean = eb["mean"].where(np.isfinite(eb["mean"]))  # an infinite mean is not drawn
         ax.plot(eb["k"], mean * scale, color=s["color"], ls=s["linestyle"], label=variant_name(var))
-        ax.fill_between(eb["k"], (mean - eb["sd"]) * scale, (mean + eb["sd"]) * scale,
+        # the best of k draws lies among the N values: the band stays within their range (it went
+        # below 0 modes)
+        seen = _floats(group["objective"])
+        seen = seen[np.isfinite(seen)]
+        lo, hi = (seen.min(), seen.max()) if len(seen) else (-np.inf, np.inf)
+        ax.fill_between(eb["k"], np.clip(mean - eb["sd"], lo, hi) * scale, np.clip(mean + eb["sd"], lo, hi) * scale,
                         color=s["color"], alpha=0.15, lw=0)
         rep = describe(pd.to_numeric(report.loc[report["variant"] == var, "objective"], errors="coerce"))
         if rep.n:
