@@ -779,3 +779,26 @@ def test_the_report_cites_every_variant_and_metric(tmp_path):
     assert "my-plugin-gan (`my-plugin-gan`): no reference declared by the variant." in refs
     for m in mixture_metrics(1.0):
         assert f"(`{m}`): {METRICS.get(m).reference}." in refs and METRICS.get(m).reference
+
+
+def test_sample_grid_has_a_real_column_and_a_row_per_seed(tmp_path):
+    """Issue 20: the stacked-digits sample grid showed one seed and no real panel."""
+    from harness.report import analyze, collect_runs
+    from harness.report.figures import SAMPLE_SEEDS, samples_figure
+
+    root = tmp_path / "runs"
+    rng = np.random.default_rng(0)
+    for s in range(4):
+        for v in ("vanilla", "wgan-gp"):
+            make_run(root, v, "digits", s, {"frechet_distance": 1.0 + s}, n_modes=None, shape=(1, 8, 8),
+                     samples=rng.uniform(-1, 1, (64, 1, 8, 8)).astype(np.float32))
+    ds = analyze(collect_runs(root)).datasets[0]
+    fig = samples_figure(ds)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["real data", "NS-GAN", "WGAN-GP"]  # real first, the reference variant next
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()] == [f"seed {s}" for s in range(SAMPLE_SEEDS)]
+    assert len([ax for ax in fig.axes if ax.images]) == 3 * SAMPLE_SEEDS
+    real = fig.axes[0].images[0].get_array()
+    assert real.shape == (6 * 9 + 1, 6 * 9 + 1) and 0 < float(np.mean(real)) < 1  # real digits, 6 x 6
+    one = samples_figure(ds, seed=2)
+    assert [ax.get_ylabel() for ax in one.axes if ax.get_ylabel()] == ["seed 2"]

@@ -553,22 +553,59 @@ def image_grid(samples: np.ndarray, side: int = GRID_SIDE) -> np.ndarray | None:
     return canvas.transpose(1, 2, 0) if c == 3 else canvas[0]
 
 
-def samples_figure(ds: DatasetResult, seed: int | None = None) -> Figure | None:
-    grids = {}
-    for v, (r, arr) in _pick_seed(ds, "samples.npy", seed).items():
-        g = image_grid(arr) if isinstance(arr, np.ndarray) else None
-        if g is not None:
-            grids[v] = (r, g)
-    if not grids:
+SAMPLE_SEEDS, SAMPLE_SIDE = 3, 6  # image sample figure: up to 3 seeds (rows), 6 x 6 images per panel
+
+
+def real_images(dataset: str, n: int, seed: int) -> np.ndarray | None:
+    """n real images of `dataset` drawn afresh (seeded; no training stream is touched), or None when
+    the data set cannot be built here (a user's data set whose files are elsewhere)."""
+    import torch
+
+    from ..data import get_dataset
+    from ..errors import HarnessError
+
+    try:
+        data = get_dataset(dataset)
+        return data.sample(n, torch.Generator().manual_seed(10_000 + seed)).numpy()
+    except (HarnessError, OSError):
         return None
-    cols = min(len(grids), 4)
-    rows = -(-len(grids) // cols)
-    fig = Figure(figsize=(TWO_COLUMNS, rows * TWO_COLUMNS / cols + 0.3), layout="constrained")
-    for i, (v, (r, g)) in enumerate(grids.items()):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(g, cmap="gray" if g.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(f"{variant_name(v)} (seed {r.seed})")
-        ax.axis("off")
+
+
+def samples_figure(ds: DatasetResult, seed: int | None = None) -> Figure | None:
+    """Image data: a column of real images (drawn afresh, a panel per row) beside one column per
+    trained row, one row per seed (`seed`, or the first SAMPLE_SEEDS seeds): a reader compares
+    samples with the data and sees whether one seed is typical."""
+    seeds = [seed] if seed is not None else ds.seeds[:SAMPLE_SEEDS]
+    columns: dict[str, dict[int, np.ndarray]] = {}
+    for k in ds.rows:
+        for s in seeds:
+            got = _pick_seed(ds, "samples.npy", s).get(k)
+            g = image_grid(got[1], SAMPLE_SIDE) if got is not None and isinstance(got[1], np.ndarray) else None
+            if g is not None:
+                columns.setdefault(k, {})[s] = g
+    if not columns:
+        return None
+    real = {s: image_grid(x, SAMPLE_SIDE) for s in seeds
+            if (x := real_images(ds.name, SAMPLE_SIDE ** 2, s)) is not None}
+    heads = ([("real data", real)] if real else []) + [(variant_name(k), g) for k, g in columns.items()]
+    cols = len(heads)
+    side = (TWO_COLUMNS - 0.4) / max(cols, 3)
+    fig = Figure(figsize=(TWO_COLUMNS, side * len(seeds) + 0.35), layout="constrained")
+    gs = fig.add_gridspec(len(seeds), cols)
+    for j, (title, grids) in enumerate(heads):
+        for i, s in enumerate(seeds):
+            ax = fig.add_subplot(gs[i, j])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if s in grids:
+                g = grids[s]
+                ax.imshow(g, cmap="gray" if g.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+            if i == 0:
+                ax.set_title(title)
+            if j == 0:
+                ax.set_ylabel(f"seed {s}")
     return fig
 
 
@@ -613,7 +650,9 @@ def make_figures(analysis: Analysis, out_dir: Path, *, keep: bool = False,
                              f"number of modes (1: a perfect sampler's share; log colour scale; {which}; "
                              "evaluations.jsonl mode_counts)"))
             else:
-                made.append(("samples", samples_figure(ds, snapshot_seed), f"{ds.name}: final samples ({which})"))
+                made.append(("samples", samples_figure(ds, snapshot_seed),
+                             f"{ds.name}: final samples of each variant, one row per seed, beside real images "
+                             "drawn afresh from the data set (left column, where the data set can be built)"))
             out[ds.name] = [_save(fig, out_dir, f"{kind}_{name}", caption, keep)
                             for kind, fig, caption in made if fig is not None]
     return out
