@@ -365,6 +365,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     ray_options = _check_executor(args)
     print(f"suite {suite.name}: {len(specs)} runs -> {out} (setting {suite.setting}, jobs={jobs}, "
           f"device={args.device})", file=sys.stderr)
+    from .resolve import override_note
+
+    for v, d in dict.fromkeys((s.variant, s.dataset) for s in specs):
+        note = override_note(v, d, suite.setting)
+        if note:
+            print(note, file=sys.stderr)
     if args.address is not None and args.jobs is None:
         jobs = 0  # on a cluster its CPUs decide how many runs go at once
     results = run_specs(specs, out, jobs=jobs, threads=args.threads, progress=not args.quiet,

@@ -90,6 +90,19 @@ def resolve_run(variant: str, dataset: str, seed: int, overrides: Mapping[str, A
                    grid=dict(sorted((grid or {}).items())), setting=chosen.name)
 
 
+def override_note(variant: str, dataset: str, setting: str = DEFAULT_SETTING) -> str | None:
+    """One line naming the variant's own defaults that `setting` replaces on `dataset` (a variant's
+    TTUR learning rates silently replaced by a suite's setting was a trap), or None."""
+    name = canonical_variant(variant)
+    chosen = get_setting(setting)
+    own = get_variant(name).defaults
+    laid = chosen.values_for(name, canonical_dataset(dataset))
+    changed = [f"{k} {own[k]!r} -> {laid[k]!r}" for k in sorted(laid) if k in own and laid[k] != own[k]]
+    if not changed:
+        return None
+    return f"setting {chosen.name} overrides {name}'s own defaults on {dataset}: {', '.join(changed)}"
+
+
 def make_dataset(name: str, config: Config) -> Dataset:
     """The data set `name` (any spelling canonical_dataset accepts, e.g. 'ring:modes=8,radius=1,sigma=0.01')."""
     return get_dataset(name, config=config)

@@ -180,3 +180,29 @@ def test_evaluate_stacked_digits_counts_1000_modes_for_real_data_and_1_for_one_i
     code, _, err = run_cli("evaluate", "--dataset", "stacked-digits", str(tmp_path / "real.npy"), "--set", "n_eval=100")
     # fewer reference images than the 192-d feature space: FID is undefined
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+TTUR_PLUGIN = '''
+import harness
+harness.register_variant(harness.Variant(name="my-ttur", defaults=dict(
+    loss="nonsaturating", penalty="none", constraint="none", optimizer="adam", lr_g=1e-4, lr_d=4e-4,
+    beta1=0.0, beta2=0.9, n_dis=1)), replace=True)
+'''
+
+
+def test_a_setting_that_overrides_a_variants_own_defaults_says_so(tmp_path):
+    """Issue 19: a variant's TTUR learning rates were silently replaced by the suite's setting."""
+    from harness.resolve import override_note
+
+    note = override_note("wgan-gp", "ring8", "2d")
+    assert note.startswith("setting 2d overrides wgan-gp's own defaults on ring8: ")
+    assert "lr_g 0.0001 -> 0.002" in note and "n_dis 5 -> 1" in note and "penalty_weight" not in note
+    assert override_note("sngan", "ring8", "authors") is None  # its own values: nothing to say
+    (tmp_path / "my_gans.py").write_text(TTUR_PLUGIN)
+    code, _, err = run_cli("run", "--plugin", "my_gans.py", "--variants", "my-ttur", "--datasets", "ring8",
+                           "--seeds", "0", "--setting", "2d", "--steps", "2", "--set", "eval_every=0",
+                           "--set", "n_eval=100", "--no-report", "--quiet", "--out", "runs", cwd=tmp_path)
+    assert code == 0, err
+    lines = [x for x in err.splitlines() if "overrides my-ttur's own defaults" in x]
+    assert lines == ["setting 2d overrides my-ttur's own defaults on ring8: lr_d 0.0004 -> 0.002, "
+                     "lr_g 0.0001 -> 0.002"]
