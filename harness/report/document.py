@@ -523,8 +523,7 @@ def _regime_text(ds: DatasetResult) -> str:
         regime = "settings " + "; ".join(f"{name or 'not recorded'} ({', '.join(map(variant_name, keys))})"
                                          for name, keys in rg.settings.items())
     steps = fmt.span(rg.steps)
-    lo, hi = rg.per_row
-    per = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    per = fmt.span(list(rg.per_row))
     text = (f"{ds.name}: {regime}; budget {steps} G steps per run at batch size {' / '.join(rg.batches) or fmt.NA}, "
             f"{per} seed{'s' if per != '1' else ''} per variant ({', '.join(map(str, rg.seeds))})")
     if rg.n_dis:
@@ -644,9 +643,8 @@ def headline_text(ds: DatasetResult, analysis: Analysis) -> str:
     if not ds.rows or main not in ds.metrics:
         return ""
     rg = ds.regime
-    lo, hi = rg.per_row
     head = (f"{ds.name} ({', '.join(n or 'no setting' for n in rg.settings)}; {fmt.span(rg.steps)} G steps; "
-            f"{lo if lo == hi else f'{lo}–{hi}'} seeds per variant)")
+            f"{fmt.span(list(rg.per_row))} seeds per variant)")
     label = metric_label(main)
 
     def value(k: str) -> str:

@@ -157,8 +157,7 @@ def main_caption(ds: DatasetResult, analysis: Analysis) -> str:
     """The main table's caption, at most CAPTION_WORDS words: data set, statistic and N, the regime
     (setting) and budget (G steps, batch, D steps per G step where not 1), what the rule and bold mean."""
     rg = ds.regime
-    lo, hi = rg.per_row
-    runs = f"{lo}" if lo == hi else f"{lo}--{hi}"
+    runs = tex_escape(fmt.span(list(rg.per_row)))
     parts = [f"{tex_escape(ds.name)}: mean $\\pm$ std over {runs} seeds per variant"]
     if rg.settings:
         names = [n or "not recorded" for n in rg.settings]
