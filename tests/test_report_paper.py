@@ -5,6 +5,7 @@ import math
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,6 +122,32 @@ def test_main_table_fits_a_two_column_page(quick, tmp_path):
     assert "Overfull \\hbox" not in log
 
 
+def test_width_estimate_counts_sizes_weights_and_math_minus():
+    """Computer Modern widths: ten digits are 5 em; a {\\scriptsize} group is set at 7 pt in an 8 pt
+    table, a superscript at 70 %, bold 15 % wider, a minus sign in math 0.778 em against a hyphen's 0.333."""
+    w = paper.text_width_pt
+    assert w("0123456789", 10.0) == pytest.approx(1.03 * 5 * 10.0)
+    assert w("12{\\scriptsize\\,$\\pm$\\,3}", 8.0) == pytest.approx(
+        1.03 * (2 * .5 * 8 * 1.062 + (2 * .167 + .778 + .5) * 7 * 1.139))
+    assert w("\\textbf{12}", 8.0) == pytest.approx(1.15 * w("12", 8.0))
+    assert w("1$^{\\dagger}$", 8.0) == pytest.approx(w("1", 8.0) + 1.03 * .444 * 5.6 * 1.222)
+    assert w("$-$1", 8.0) - w("-1", 8.0) == pytest.approx(1.03 * (.778 - .333) * 8 * 1.062)
+
+
+def _floats(tex):
+    """(env, font size, label, column spec, rows as lists of cells) of every float in a .tex file."""
+    sizes = {"\\footnotesize": 8.0, "\\scriptsize": 7.0}
+    found = re.findall(r"\\begin\{(table\*?)\}\[tbp\]\n\\centering\n(\\[a-z]+)\n.*?\\label\{([^}]*)\}.*?"
+                       r"\\begin\{tabular\}\{([^}]*)\}(.*?)\\end\{tabular\}", tex, re.S)
+    return [(env, sizes[font], label, align, [r.rstrip().removesuffix("\\\\").strip().split(" & ")
+                                              for r in body.splitlines() if r.rstrip().endswith("\\\\")])
+            for env, font, label, align, body in found]
+
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+COMMITTED_TABLES = sorted(REPORTS.rglob("table*.tex"))
+
+
 def test_appendix_compiles_and_its_tables_fit_the_page(quick, tmp_path):
     out = write_report(quick, tmp_path / "out", formats=("tex",))
     tex = out["tex_appendix"].read_text()
@@ -233,7 +260,8 @@ def test_the_reference_variant_comes_first_and_can_be_named(quick, tmp_path):
 def test_the_report_carries_each_variants_protocol_and_the_environment(quick, tmp_path):
     out = write_report(quick, tmp_path / "out", formats=("md", "html"), figures=False)
     md = out["md"].read_text()
-    part = md.split("### Configuration")[1].split("###")[0]
+    assert md.count("## Configuration of each variant") == 1 and md.count("## Environment") == 1
+    part = md.split("## Configuration")[1].split("\n## ")[0]
     lines = {x.split(" | ")[0][2:]: x.split(" | ")[1:] for x in part.splitlines() if x.startswith("| ")}
     # columns in table order: SN-GAN (sngan), NS-GAN (vanilla), WGAN, WGAN-GP
     assert lines["penalty"][3].startswith("gp, weight λ = 10.0")

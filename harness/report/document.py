@@ -437,7 +437,6 @@ def dataset_blocks(ds: DatasetResult, analysis: Analysis, figures: Sequence[Figu
                         f"counting as never ({_target_text(ds, analysis)})."),
                    table]
     blocks += [Heading("Statistics per variant and metric", 3), stats_table(ds)]
-    blocks += protocol_blocks(ds)
     if ds.rows:
         blocks += [Heading("Pairwise comparisons", 3), pairwise_table(ds, analysis)]
     if figures:
@@ -474,21 +473,22 @@ def difference_blocks(ds: DatasetResult, analysis: Analysis) -> list[Block]:
                   rows, set(), "llrrr")]
 
 
-def protocol_blocks(ds: DatasetResult) -> list[Block]:
-    """Each trained row's configuration and the environment the runs ran in."""
-    from .setup import config_columns, environment_rows
+def protocol_blocks(analysis: Analysis) -> list[Block]:
+    """One configuration table for the report (a column per variant; a value that differs between data
+    sets is given per data set) and the environment the trained runs ran in."""
+    from .setup import config_table, environment_rows
 
-    if not ds.rows:
+    trained = [r for ds in analysis.datasets for k in ds.rows for r in ds.groups[k].runs]
+    if not trained:
         return []
-    header, rows = config_columns(ds)
-    env = environment_rows([r for k in ds.rows for r in ds.groups[k].runs])
-    return [Heading("Configuration of each variant", 3),
+    header, rows = config_table(analysis)
+    return [Heading("Configuration of each variant", 2, anchor="configuration"),
             Para("From each run's spec.json (a field that differs between a row's runs shows every value); "
                  "parameters: trainable parameters of the networks that config builds; wall time from summary.json."),
             Table(header, rows, set(), "l" * len(header)),
-            Heading("Environment", 3),
+            Heading("Environment", 2, anchor="environment"),
             Para("From the runs' manifest.json (a field that differs between runs lists each value with its count)."),
-            Table(["field", "value"], env, set(), "ll")]
+            Table(["field", "value"], environment_rows(trained), set(), "ll")]
 
 
 # ----------------------------------------------------------------------------- findings
@@ -790,7 +790,7 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
         blocks += [Heading("Skipped or incomplete inputs", 2), Items(list(skipped))]
     for ds in analysis.datasets:
         blocks += dataset_blocks(ds, analysis, figures.get(ds.name, []))
-    return blocks
+    return blocks + protocol_blocks(analysis)
 
 
 # ----------------------------------------------------------------------------- CSV

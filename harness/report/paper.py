@@ -5,10 +5,10 @@ the pairwise tests, each variant's configuration and the environment.
 The main table shows the headline metrics only (the ``headline`` role of the metric registry),
 display names, right-aligned numbers with one number of decimals per column, arrows for the
 better direction and a caption of a few words; what a cell cannot say in "mean ± std" is a
-footnote mark explained under the table, never "± n/a". Its width is estimated from the text
-(:func:`estimate_width_pt`): a table wider than a column of a two-column page is set as
-``table*`` (the page width).
-"""
+footnote mark explained under the table, never "± n/a". Its width is computed from Computer
+Modern's character widths (:func:`estimate_width_pt`, within a few per cent above what pdflatex
+measures; a test compiles every committed table): a table that fits a column of a two-column page
+is a ``table``, a wider one a ``table*`` (the page width)."""
 from __future__ import annotations
 
 import math
@@ -94,23 +94,64 @@ def _label(ds: DatasetResult) -> str:
     return "tab:" + "".join(ch if ch.isalnum() else "-" for ch in ds.name)
 
 
-def _plain(tex: str) -> str:
-    """The visible characters of a LaTeX cell, for width estimates."""
+# Computer Modern advance widths in em of the font size (cmr10; TeX's tfm tables), and the symbols the
+# tables use. Smaller design sizes are wider per em: cmr8's digits are 0.531 em, cmr7's 0.569 em.
+_CHAR_EM = dict(zip("abcdefghijklmnopqrstuvwxyz", (.5, .556, .444, .556, .444, .306, .5, .556, .278, .306, .528,
+                    .278, .833, .556, .5, .556, .528, .392, .394, .389, .556, .528, .722, .528, .528, .444)))
+_CHAR_EM.update(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (.75, .708, .722, .764, .681, .653, .785, .75, .361, .514, .778,
+                    .625, .917, .75, .778, .681, .778, .736, .556, .722, .75, .75, 1.028, .75, .75, .611)))
+_CHAR_EM.update({**dict.fromkeys("0123456789/*", .5), **dict.fromkeys(".,;:'[]!", .278), " ": .333, "-": .333,
+                 "(": .389, ")": .389, "=": .778, "+": .778, "<": .778, ">": .778, "%": .833, "|": .278})
+_COMMAND_EM = {"pm": .778, "infty": 1.0, "uparrow": .5, "downarrow": .5, "geq": .778, "leq": .778,
+               "approx": .778, "times": .778, "textless": .778, "textgreater": .778, ",": .167, "i": .278,
+               "%": .833, "_": .5, "&": .778, "#": .833, "$": .5, "lambda": .583, "sigma": .572, "alpha": .64,
+               "delta": .444, "Delta": .833, "ldots": 1.0, "dagger": .444, "ddagger": .444, "circ": .5,
+               "bullet": .5, "'": 0.0, "textit": 0.0, "textbf": 0.0, "scriptsize": 0.0, "footnotesize": 0.0}
+_OPTICAL = {10: 1.0, 9: 1.028, 8: 1.062, 7: 1.139, 6: 1.222, 5: 1.361}  # digit width per em vs cmr10
+_SIZE_PT = {"scriptsize": 7.0, "footnotesize": 8.0}
+
+
+def text_width_pt(tex: str, font_pt: float = 8.0) -> float:
+    r"""The width of one line of table LaTeX set in Computer Modern at font_pt: each character's and
+    symbol's advance width at the size in force ({\scriptsize ...} groups; superscripts at 70 %),
+    bold (\textbf) 15 % wider, scaled by the optical size; 3 % added so that it stays an upper bound
+    (a test compares it with pdflatex's measure)."""
     import re
 
-    t = re.sub(r"\\(scriptsize|footnotesize|small|textbf|textit)", "", tex.replace("\\,", " "))
-    t = re.sub(r"\$\^\{[^}]*\}\$", "*", t)
-    t = t.replace("$\\pm$", "±").replace("$\\infty$", "∞").replace("$\\uparrow$", "↑").replace("$\\downarrow$", "↓")
-    return re.sub(r"[{}$\\]", "", t)
+    total, stack = 0.0, []
+    size, bold, script, in_math = font_pt, False, False, False
+    pending = None  # "script" after ^, "bold" after \textbf: applies to the next group or token
+    for tok in re.findall(r"\\[A-Za-z]+|\\.|.", tex):
+        if tok == "{":
+            stack.append((size, bold, script))
+            bold, script = bold or pending == "bold", script or pending == "script"
+            pending = None
+        elif tok == "}":
+            size, bold, script = stack.pop() if stack else (size, bold, script)
+        elif tok == "^":
+            pending = "script"
+        elif tok == "\\textbf":
+            pending = "bold"
+        elif tok[1:] in _SIZE_PT:
+            size = _SIZE_PT[tok[1:]]
+        elif tok == "$":
+            in_math = not in_math
+        elif tok != "_":
+            em = (_COMMAND_EM.get(tok[1:], 1.0) if tok.startswith("\\")
+                  else .778 if in_math and tok == "-" else _CHAR_EM.get(tok, 1.0))  # math minus: 0.778 em
+            small = script or pending == "script"
+            pt = size * (0.7 if small else 1.0)
+            total += em * pt * _OPTICAL[min(10, max(5, round(pt)))] * (1.15 if bold or pending == "bold" else 1.0)
+            pending = None
+    return 1.03 * total
 
 
 def estimate_width_pt(rows: Sequence[Sequence[str]], font_pt: float = 8.0, tabcolsep_pt: float = 3.0) -> float:
-    """An upper estimate of a tabular's width from its cells' characters: the widest cell of each
-    column at 0.55 em a character (Computer Modern's digits are 0.5 em, its capitals up to 0.75 em)
-    plus 2 x tabcolsep per column. A fallback where pdflatex cannot measure the box."""
+    """An upper estimate of a tabular's width: the widest cell of each column (:func:`text_width_pt`)
+    plus 2 x tabcolsep per column. Used where pdflatex cannot measure the box (a test compares the two)."""
     cols = max(len(r) for r in rows)
-    widest = [max(len(_plain(r[j])) for r in rows if j < len(r)) for j in range(cols)]
-    return sum(w * 0.55 * font_pt for w in widest) + 2 * tabcolsep_pt * cols
+    widest = [max(text_width_pt(r[j], font_pt) for r in rows if j < len(r)) for j in range(cols)]
+    return sum(widest) + 2 * tabcolsep_pt * cols
 
 
 def tex_main(ds: DatasetResult, analysis: Analysis) -> str:
@@ -226,7 +267,7 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
     # out evenly between them (filling each in turn left a one-metric table at the end)
     def fits(chunk: list[str]) -> bool:
         h, r = stats_rows(chunk)
-        return estimate_width_pt([h] + r, font_pt=6.0) <= PAGE_PT
+        return estimate_width_pt([h] + r, font_pt=_SIZE_PT["scriptsize"]) <= PAGE_PT
 
     chunks: list[list[str]] = [list(ds.metrics)]
     for n in range(1, len(ds.metrics) + 1):
@@ -273,27 +314,19 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
     return "\n\n".join(parts)
 
 
-def config_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the report's one configuration table: a column per variant, a row per
-    field; a value that differs between data sets (a tuned setting's) is given per data set."""
-    from .setup import CONFIG_ROWS, config_rows
-
-    variants = list(dict.fromkeys(k for ds in analysis.datasets for k in ds.rows))
-    per = {k: {ds.name: config_rows(ds.groups[k].runs) for ds in analysis.datasets if k in ds.groups
-               and k in ds.rows} for k in variants}
-    rows = []
-    for i, label in enumerate(CONFIG_ROWS):
-        row = [label]
-        for k in variants:
-            values = {name: cols[i] for name, cols in per[k].items()}
-            row.append(next(iter(values.values())) if len(set(values.values())) == 1
-                       else "; ".join(f"{name}: {v}" for name, v in values.items()))
-        rows.append(row)
-    return ["setting"] + [variant_name(k) for k in variants], rows
+def wrap_to_page(header: Sequence[str], rows: Sequence[Sequence[str]], font_pt: float = 7.0,
+                 tabcolsep_pt: float = 3.0) -> list[list[str]]:
+    """The rows as they are when the table fits the page; else every column but the first shares the
+    width the first leaves, each cell a ragged-right \\parbox (per-data-set values wrap, not overflow)."""
+    if estimate_width_pt([header, *rows], font_pt, tabcolsep_pt) <= PAGE_PT:
+        return [list(r) for r in rows]
+    first = max(text_width_pt(r[0], font_pt) for r in [header, *rows])
+    width = (PAGE_PT - first - 2 * tabcolsep_pt * len(header)) / (len(header) - 1) - 1.0
+    return [[r[0]] + [f"\\parbox[t]{{{width:.1f}pt}}{{\\raggedright {c}\\strut}}" for c in r[1:]] for r in rows]
 
 
 def appendix_tex_file(analysis: Analysis) -> str:
-    from .setup import environment_rows
+    from .setup import config_table, environment_rows
 
     head = ("% gan-harness appendix tables (full statistics, differences to a baseline, configuration, "
             "environment); needs \\usepackage{booktabs}. Same runs in => same bytes out.\n")
@@ -301,8 +334,9 @@ def appendix_tex_file(analysis: Analysis) -> str:
     trained = [r for ds in analysis.datasets for r in ds.trained_runs]
     if trained:
         h, rows = config_table(analysis)
+        header, body = [tex_escape(x) for x in h], [[tex_escape(c) for c in r] for r in rows]
         parts.append(_float("table*", "Configuration of each variant (spec.json), every data set.", CONFIG_LABEL,
-                            "l" * len(h), [tex_escape(x) for x in h], [[tex_escape(c) for c in r] for r in rows]))
+                            "l" * len(h), header, wrap_to_page(header, body)))
         parts.append(_float("table*", "Environment of the trained runs (manifest.json).", ENV_LABEL,
                             "lp{0.7\\textwidth}", ["Field", "Value"],
                             [[tex_escape(a), tex_escape(b)] for a, b in environment_rows(trained)]))

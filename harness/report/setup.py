@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any, Sequence
 
 from . import fmt
-from .analysis import DatasetResult
+from .analysis import Analysis, DatasetResult
 from .collect import Run
 from .names import variant_name
 
@@ -120,12 +120,21 @@ def config_rows(runs: Sequence[Run]) -> list[str]:
     ]
 
 
-def config_columns(ds: DatasetResult) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the configuration table: one row per field, one column per trained row."""
-    header = ["setting"] + [variant_name(k) for k in ds.rows]
-    cols = [config_rows(ds.groups[k].runs) for k in ds.rows]
-    rows = [[label] + [c[i] for c in cols] for i, label in enumerate(CONFIG_ROWS)]
-    return header, rows
+def config_table(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the report's one configuration table: a column per variant, a row per
+    field; a value that differs between data sets (a tuned setting's) is given per data set."""
+    variants = list(dict.fromkeys(k for ds in analysis.datasets for k in ds.rows))
+    per = {k: {ds.name: config_rows(ds.groups[k].runs) for ds in analysis.datasets if k in ds.groups
+               and k in ds.rows} for k in variants}
+    rows = []
+    for i, label in enumerate(CONFIG_ROWS):
+        row = [label]
+        for k in variants:
+            values = {name: cols[i] for name, cols in per[k].items()}
+            row.append(next(iter(values.values())) if len(set(values.values())) == 1
+                       else "; ".join(f"{name}: {v}" for name, v in values.items()))
+        rows.append(row)
+    return ["field"] + [variant_name(k) for k in variants], rows
 
 
 def dataset_text(ds: DatasetResult) -> str:
