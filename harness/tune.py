@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -432,9 +433,19 @@ def write_study_report(out: Path, report_out: Path, table: pd.DataFrame, payload
     from .report import write_report
     from .report.sensitivity import sensitivity_figure, sensitivity_markdown
 
+    from .report import analyze, collect_runs
+    from .report.document import headline_text
+
     report_out = Path(report_out)
+    commit = payload["provenance"].get("commit") or ""
+    if not allow_dirty:
+        refusal = runs.dirty_refusal([commit], report_out)
+        if refusal:
+            raise HarnessError(refusal.replace("the runs come", "the study comes"))
     report_out.mkdir(parents=True, exist_ok=True)
     seeds = report_table(out, table)
+    analysis = analyze(collect_runs(out / "report-seeds"))
+    findings = " ".join(t for t in (headline_text(ds, analysis) for ds in analysis.datasets) if t)
     files: dict[str, Any] = {}
     metric = table["objective_name"].iloc[0]
     hib = bool(METRICS.get(metric).higher_is_better)
@@ -442,7 +453,7 @@ def write_study_report(out: Path, report_out: Path, table: pd.DataFrame, payload
     worst = _worst(table, hib)
     fig = sensitivity_figure(table, seeds, metric, hib, report_out / "sensitivity.png", target=targets, worst=worst)
     text = _study_markdown(table, seeds, payload,
-                           sensitivity_markdown(table, seeds, metric, hib, targets, worst=worst))
+                           sensitivity_markdown(table, seeds, metric, hib, targets, worst=worst), findings)
     runs.atomic_write_bytes(report_out / "tune.md", text.encode())
     table.to_csv(report_out / "points.csv", index=False)
     files.update({"md": report_out / "tune.md", "figure": fig, "points_csv": report_out / "points.csv"})
@@ -483,9 +494,17 @@ def _fmt(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
-def _study_markdown(table: pd.DataFrame, seeds: pd.DataFrame, payload: Mapping[str, Any], sensitivity: str) -> str:
+def _study_markdown(table: pd.DataFrame, seeds: pd.DataFrame, payload: Mapping[str, Any], sensitivity: str,
+                    findings: str = "") -> str:
+    """tune.md: what was found first (the chosen points on the report seeds, never the selection runs),
+    then the protocol, the chosen values and the sensitivity section."""
     prov = payload["provenance"]
+    dirty = str(prov.get("commit") or "").endswith("-dirty")
     lines = [f"# Tuning study: setting `{payload['name']}`", "",
+             f"Found, with each variant's chosen point on the report seeds {prov['report_seeds']} (runs the "
+             f"selection never saw): {findings}" if findings else "", "",
+             f"**Provenance: the study was run from a working tree with uncommitted changes (commit {prov['commit']})"
+             "; its code is that commit plus changes no commit records.**" if dirty else "", "",
              f"Command: `{prov['command']}`" if prov.get("command") else "", "",
              f"{prov['protocol']}. N = {prov['n']} points per variant and data set; sampler: {prov['sampler']}; "
              f"tuning seeds {prov['tuning_seeds']}, report seeds {prov['report_seeds']}; base setting "
@@ -503,7 +522,7 @@ def _study_markdown(table: pd.DataFrame, seeds: pd.DataFrame, payload: Mapping[s
     lines += ["", sensitivity, "", "![sensitivity](sensitivity.png)", "",
               "The report seeds' full report (tables, verdicts, reference rows): [report-seeds/report.md]"
               "(report-seeds/report.md). Every point's values and scores: [points.csv](points.csv).", ""]
-    return "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))  # no run of blank lines where a paragraph is absent
 
 
 def _selection_text(prov: Mapping[str, Any]) -> str:

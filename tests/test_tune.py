@@ -2,6 +2,7 @@
 selection on tuning seeds disjoint from the report seeds, and the tuned setting file."""
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -271,6 +272,11 @@ def test_tune_selects_on_tuning_seeds_and_reports_on_disjoint_seeds(tmp_path):
     assert "gan_toy.py 2-D" in prov["published_points"]["wgan-gp on ring8"]
     text = (tmp_path / "report" / "tune.md").read_text()
     assert "Sensitivity to hyper-parameters" in text and (tmp_path / "report" / "sensitivity.png").stat().st_size > 0
+    # findings first (issue 20): the paragraph under the title names variants with their report-seed numbers
+    first = text.split("\n\n")[1]
+    assert first.startswith("Found, with each variant's chosen point on the report seeds [0, 1]"), first
+    assert "ring8 (tuned-e2e; 30 G steps; 2 seeds per variant)" in first and re.search(r"(NS-GAN|WGAN-GP), [0-9.]+ of 8", first)
+    assert "Provenance" not in text or prov["commit"].endswith("-dirty")
     assert (tmp_path / "report" / "report-seeds" / "report.md").exists()
     # the tuning runs measure only the end; the report seeds measure the whole protocol
     assert json.loads((out / "tuning" / "vanilla" / "ring8").glob("*/seed-7").__next__().joinpath(
@@ -284,6 +290,27 @@ def test_tune_selects_on_tuning_seeds_and_reports_on_disjoint_seeds(tmp_path):
                  "--setting-out", str(setting), "--no-report", "--jobs", "1", "--quiet", "--incumbent", "none",
                  "--finalists", "2", "--final-seeds", "8"]) == 0
     assert json.loads(setting.read_text())["values"] == json.loads(before)["values"]
+
+
+def test_a_study_from_an_uncommitted_tree_is_refused_in_a_committed_report_folder_or_said_in_bold(tmp_path,
+                                                                                                    monkeypatch):
+    from harness import tune
+
+    out = tmp_path / "study"
+    assert main(["tune", "--variants", "vanilla", "--datasets", "ring8", "--n", "3", "--steps", "10",
+                 "--tuning-seeds", "7", "--report-seeds", "0,1", "--set", "n_eval=200", "--name", "tuned-dirty",
+                 "--out", str(out), "--setting-out", str(tmp_path / "s.json"), "--no-report", "--jobs", "1",
+                 "--quiet", "--incumbent", "none", "--finalists", "0"]) == 0
+    payload = read_setting_file(tmp_path / "s.json")
+    payload["provenance"]["commit"] = "0123abc-dirty"
+    table = pd.read_csv(out / "points.csv")
+    monkeypatch.setattr(harness.runs, "committed_report_dir", lambda path: True)
+    with pytest.raises(HarnessError, match="the study comes from a working tree with uncommitted changes"):
+        tune.write_study_report(out, tmp_path / "r", table, payload)
+    assert not (tmp_path / "r").exists()
+    tune.write_study_report(out, tmp_path / "r", table, payload, allow_dirty=True)
+    assert "**Provenance: the study was run from a working tree with uncommitted changes (commit 0123abc-dirty)" \
+        in (tmp_path / "r" / "tune.md").read_text()
 
 
 def test_an_untuned_candidate_trains_with_the_tuned_values_of_the_reference_it_is_checked_against(tmp_path):
