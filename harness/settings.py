@@ -133,9 +133,10 @@ def setting_from_payload(payload: Mapping[str, Any], source: str):
                    source=f"tuning study {prov.get('report') or source} (N = {prov.get('n')} points per variant)")
 
 
-def load_setting_file(path: str | Path):
+def load_setting_file(path: str | Path, replace: bool = False):
     """Read a tuned setting file and register it under its name (an identical file twice is one
-    setting; another setting under the same name is refused)."""
+    setting; another setting under the same name is refused unless `replace`: a study that re-makes
+    its own setting)."""
     payload = read_setting_file(path)
     setting = setting_from_payload(payload, "")
     where = str(Path(path).resolve())
@@ -145,7 +146,7 @@ def load_setting_file(path: str | Path):
                                                                     setting.provenance)
         if same:
             return old
-        if _LOADED_FROM.get(setting.name) != where:  # a file re-written by a new study replaces its own setting
+        if not replace and _LOADED_FROM.get(setting.name) != where:  # a re-written file replaces its own setting
             raise HarnessError(f"setting file {path} is named {setting.name!r}, which names another setting "
                                f"already; rename one of them")
     _LOADED_FROM[setting.name] = where

@@ -381,14 +381,18 @@ def run_study(study: Study, out: Path, *, setting_out: Path, report_out: Path | 
     from .settings import load_setting_file
     from .tuned import write_setting_file
 
-    write_setting_file(setting_out, payload)
-    tuned = load_setting_file(setting_out)
-    _say(f"tune: chosen points -> {setting_out} (setting {tuned.name})")
+    # the report seeds train under a copy in the runs folder; setting_out (often inside the checkout,
+    # harness/tuned/) is written only after them, so that they record the clean commit they ran from
+    write_setting_file(out / "setting.json", payload)
+    tuned = load_setting_file(out / "setting.json", replace=True)
     report_suite = study.suite.with_(setting=tuned.name)
     report_specs = expand_suite(report_suite, study.overrides, device=study.device)
     _say(f"tune: {len(report_specs)} report-seed runs of the chosen points -> {out / 'report-seeds'}")
     set_aside_superseded(report_specs, out / "report-seeds", out / "superseded")
     run_specs(report_specs, out / "report-seeds", **common)
+    write_setting_file(setting_out, payload)
+    load_setting_file(setting_out, replace=True)
+    _say(f"tune: chosen points -> {setting_out} (setting {tuned.name})")
     table.to_csv(out / "points.csv", index=False)
     files: dict[str, Any] = {"setting": setting_out, "points": out / "points.csv"}
     if report_out is not None:

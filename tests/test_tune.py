@@ -313,6 +313,28 @@ def test_a_study_from_an_uncommitted_tree_is_refused_in_a_committed_report_folde
         in (tmp_path / "r" / "tune.md").read_text()
 
 
+def test_the_setting_file_is_written_only_after_the_report_seed_runs(tmp_path, monkeypatch):
+    """Written into the checkout (harness/tuned/) before the report seeds trained, it made them
+    record a "-dirty" commit: they train under a copy in the runs folder instead."""
+    import harness.suite
+    import harness.tuned
+
+    events = []
+    run_specs, write = harness.suite.run_specs, harness.tuned.write_setting_file
+    monkeypatch.setattr(harness.suite, "run_specs",
+                        lambda specs, root, **kw: events.append(("train", root.name)) or run_specs(specs, root, **kw))
+    monkeypatch.setattr(harness.tuned, "write_setting_file",
+                        lambda path, payload: events.append(("write", path.name)) or write(path, payload))
+    out = tmp_path / "study"
+    assert main(["tune", "--variants", "vanilla", "--datasets", "ring8", "--n", "3", "--steps", "10",
+                 "--tuning-seeds", "7", "--report-seeds", "0", "--set", "n_eval=200", "--name", "tuned-order",
+                 "--out", str(out), "--setting-out", str(tmp_path / "final.json"), "--no-report", "--jobs", "1",
+                 "--quiet", "--incumbent", "none", "--finalists", "0"]) == 0
+    assert events == [("train", "tuning"), ("write", "setting.json"), ("train", "report-seeds"),
+                      ("write", "final.json")]
+    assert (out / "setting.json").read_bytes() == (tmp_path / "final.json").read_bytes()
+
+
 def test_an_untuned_candidate_trains_with_the_tuned_values_of_the_reference_it_is_checked_against(tmp_path):
     path = write_setting_file(tmp_path / "s.json", _payload("tuned-as-test"))
     harness.register_variant(harness.Variant(name="my-wgan-gp-copy", defaults=dict(
