@@ -160,3 +160,24 @@ def test_expected_best_band_stays_within_the_points_values(tmp_path, monkeypatch
     assert any(len(y1) for y1, _ in drawn)  # a variant with a failed point draws no band (its mean is -inf)
     for y1, y2 in drawn:
         assert (y1 >= lo - 1e-12).all() and (y2 <= hi + 1e-12).all()
+
+
+def test_the_sensitivity_figure_keeps_its_legend_inside_and_off_the_panels(tmp_path, monkeypatch):
+    """Issue 20's legend rule for every figure of every report, the tuning study's included: four
+    variants and two data sets, the legend inside the figure and over no panel, no text cut."""
+    from matplotlib.figure import Figure
+
+    from test_report_paper import _legends_clear
+
+    drawn = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **kw: drawn.append(fig) or save(fig, *a, **kw))
+    one_p, one_r = _points().query("variant == 'wgan'"), _report().query("variant == 'wgan'")
+    pts = pd.concat([one_p.assign(variant=v, dataset=d) for v in ("vanilla", "wgan", "wgan-gp", "sngan")
+                     for d in ("grid25", "ring8")], ignore_index=True)
+    rep = pd.concat([one_r.assign(variant=v, dataset=d) for v in ("vanilla", "wgan", "wgan-gp", "sngan")
+                     for d in ("grid25", "ring8")], ignore_index=True)
+    sensitivity_figure(pts, rep, "modes_covered_k", True, tmp_path / "s.png", target=8)
+    (fig,) = drawn
+    assert _legends_clear(fig, "sensitivity") == 1
+    assert {t.get_text() for t in fig.legends[0].get_texts()} >= {"NS-GAN", "WGAN", "WGAN-GP", "SN-GAN"}

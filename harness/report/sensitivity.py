@@ -250,7 +250,7 @@ def _curve_panel(ax, points: pd.DataFrame, report: pd.DataFrame, st: dict, hib: 
         rep = describe(pd.to_numeric(report.loc[report["variant"] == var, "objective"], errors="coerce"))
         if rep.n:
             ax.plot([len(group)], [rep.mean * scale], marker=s["marker"], mfc="none", mec=s["color"], ms=6, ls="")
-    ax.plot([], [], marker="o", mfc="none", mec="0.3", ls="", label="chosen point, mean over report seeds")
+    ax.plot([], [], marker="o", mfc="none", mec="0.3", ls="", label="chosen (report seeds)")
     ax.set_xlabel("k (tuning trials)")
     return undrawn
 
@@ -288,13 +288,15 @@ def sensitivity_figure(points: pd.DataFrame, report: pd.DataFrame, objective_nam
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .figures import DPI, PNG_METADATA, STYLE, legend_columns, styles
+    from .figures import DPI, PNG_METADATA, STYLE, legend_columns, legend_rows, styles
 
     _check(points, report)
     datasets, st = sorted(points["dataset"].unique()), styles(sorted(points["variant"].unique()))
     label, scale = metric_label(objective_name), display_scale(objective_name)
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(max(3.25, 2.6 * len(datasets)), 4.6), layout="constrained")
+        width = max(3.25, 2.6 * len(datasets))
+        entries = [variant_name(v) for v in st] + ["chosen (report seeds)", "target"]
+        fig = Figure(figsize=(width, 4.3 + 0.2 * legend_rows(width, entries)), layout="constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(2, len(datasets), squeeze=False)
         for j, ds in enumerate(datasets):
@@ -319,7 +321,8 @@ def _annotate(col, dataset: str, label: str, undrawn: list[str], log: bool) -> N
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.4)
     if undrawn:
-        col[0].text(0.02, 0.02, "not drawn (a failed point counts as ±∞): " + ", ".join(undrawn),
+        names = [", ".join(undrawn[i:i + 2]) for i in range(0, len(undrawn), 2)]  # two a line: inside the panel
+        col[0].text(0.02, 0.02, "\n".join(["not drawn (a failed point: ±∞):"] + names),
                     transform=col[0].transAxes, fontsize=6, va="bottom")
     if log:
         for ax in col:
