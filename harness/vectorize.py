@@ -21,9 +21,10 @@ float tolerance, not bit for bit: over long runs the float32 trajectories part, 
 two CPUs; `gan-harness check` is the comparison to use. A member that diverges is finished as
 ``diverged`` at its first bad step; the others go on (its slices keep being updated, unread).
 
-Supported: arch mlp (vector data), the built-in penalties (none, gp, r1), constraints (none, clip,
-spectral_norm) and optimisers (adam, rmsprop, sgd), any registered loss pair (applied per member by
-vmap), both update schemes, n_dis, the linear schedule, and resume checkpoints: at a
+Supported: arch mlp (vector data); every penalty marked @batched and every constraint that declares a
+batched form (harness.parts: a part is written once, for one run and for stacked members; this module
+holds no copy of any), optimisers adam, rmsprop and sgd, any registered loss pair (applied per member
+by vmap), both update schemes, n_dis, the linear schedule, and resume checkpoints: at a
 ``checkpoint_every`` step each member's own _Run takes its slices of the stacked networks and
 optimisers (`_StackedState.sync_all`, `split_optimizer`) and writes the ordinary resume.pt of
 harness.trainer; a group started again restores each member as trainer.train would and stacks them
@@ -40,29 +41,32 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import runs
 from .errors import HarnessError
 from .nets.base import resolve_arch
 from .nets.mlp import MLPDiscriminator, MLPGenerator
-from .parts import LOSSES, OPTIMIZERS
+from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
+from .parts.penalties import Draws
 from .probes import layer_name
 from .resolve import check_device, make_dataset
-from .rng import normal, uniform
+from .rng import normal
 from .spec import RunSpec
 from .trainer import (Diverged, FiniteMonitor, LastStep, _Run, _State, begin, deterministic, finish,
                       resume_state)
 
 Tensor = torch.Tensor
 
-VECTOR_PENALTIES = ("none", "gp", "r1")
-VECTOR_CONSTRAINTS = ("none", "clip", "spectral_norm")
 VECTOR_OPTIMIZERS = ("adam", "rmsprop", "sgd")  # elementwise: a stacked parameter = K separate ones
 
 
 # ----------------------------------------------------------------------------- checks
+def batched_names(registry) -> list[str]:
+    """The registered parts that run seed-stacked (a penalty marked @batched, a Constraint.batched)."""
+    return [n for n in registry.names() if getattr(registry.get(n), "batched", False)]
+
+
 def group_key(spec: RunSpec) -> str:
     """What the members of one vectorised group share: everything but the seed."""
     d = spec.to_dict()
@@ -88,10 +92,12 @@ def check_specs(specs: Sequence[RunSpec], force: bool = False) -> None:
         what = None
         if arch != "mlp":
             what = f"arch {arch} (data set {spec.dataset!r}): only the 2-D/vector MLP networks are vectorised"
-        elif cfg.penalty not in VECTOR_PENALTIES:
-            what = f"penalty {cfg.penalty!r} (vectorised: {', '.join(VECTOR_PENALTIES)})"
-        elif cfg.constraint not in VECTOR_CONSTRAINTS:
-            what = f"constraint {cfg.constraint!r} (vectorised: {', '.join(VECTOR_CONSTRAINTS)})"
+        elif not getattr(PENALTIES.get(cfg.penalty), "batched", False):
+            what = (f"penalty {cfg.penalty!r} is not marked batched (harness.parts.penalties: write it for "
+                    f"both shapes and decorate it with @batched; vectorised: {', '.join(batched_names(PENALTIES))})")
+        elif not CONSTRAINTS.get(cfg.constraint).batched:
+            what = (f"constraint {cfg.constraint!r} declares no batched form (Constraint.batched; vectorised: "
+                    f"{', '.join(batched_names(CONSTRAINTS))})")
         elif cfg.optimizer not in VECTOR_OPTIMIZERS:
             what = f"optimizer {cfg.optimizer!r} (vectorised: {', '.join(VECTOR_OPTIMIZERS)})"
         elif getattr(cfg, "pack", 1) != 1 or getattr(cfg, "train_size", 0):
@@ -103,33 +109,28 @@ def check_specs(specs: Sequence[RunSpec], force: bool = False) -> None:
 # ----------------------------------------------------------------------------- stacked networks
 class StackedLinear(nn.Module):
     """K linear layers as one: weight (K, out, in), bias (K, out); x (K, B, in) -> (K, B, out).
-    With spectral norm, each member has its own u (K, out) and v (K, in) and the same one power
-    iteration per training forward as torch.nn.utils.parametrizations.spectral_norm."""
+    With a constraint that reparametrises the weight (spectral norm), its stacked form
+    (`Constraint.stacked_weight`) maps the weight with each member's own state (u (K, out), v (K, in))."""
 
     def __init__(self, weight: Tensor, bias: Tensor, u: Tensor | None = None, v: Tensor | None = None,
-                 eps: float = 1e-12):
+                 eps: float = 1e-12, normalise: Callable[..., Tensor] | None = None):
         super().__init__()
         self.weight = nn.Parameter(weight)
         self.bias = nn.Parameter(bias)
-        self.sn = u is not None
+        self.normalise = normalise if u is not None else None
         self.eps = eps
-        if self.sn:
+        if self.normalise is not None:
             self.register_buffer("u", u)
             self.register_buffer("v", v)
 
+    @property
+    def sn(self) -> bool:
+        return self.normalise is not None
+
     def effective_weight(self) -> Tensor:
-        w = self.weight
-        if not self.sn:
-            return w
-        if self.training:
-            with torch.no_grad():
-                u = F.normalize(torch.bmm(w, self.v.unsqueeze(-1)).squeeze(-1), dim=-1, eps=self.eps)
-                v = F.normalize(torch.bmm(w.transpose(1, 2), u.unsqueeze(-1)).squeeze(-1), dim=-1, eps=self.eps)
-                self.u.copy_(u)
-                self.v.copy_(v)
-        u, v = self.u.clone(), self.v.clone()
-        sigma = (u * torch.bmm(w, v.unsqueeze(-1)).squeeze(-1)).sum(-1)
-        return w / sigma[:, None, None]
+        if self.normalise is None:
+            return self.weight
+        return self.normalise(self.weight, self.u, self.v, self.training, self.eps)
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.baddbmm(self.bias.unsqueeze(1), x, self.effective_weight().transpose(1, 2))
@@ -157,7 +158,8 @@ class StackedMLP(nn.Module):
                 extra = (stack(f"{name}.parametrizations.weight.0._u"), stack(f"{name}.parametrizations.weight.0._v")) \
                     if sn else ()
                 eps = mod.parametrizations.weight[0].eps if sn else 1e-12
-                layers.append(StackedLinear(stack(wkey), stack(f"{name}.bias"), *extra, eps=eps))
+                layers.append(StackedLinear(stack(wkey), stack(f"{name}.bias"), *extra, eps=eps,
+                                            normalise=CONSTRAINTS.get("spectral_norm").stacked_weight))
                 self.names.append(name)
                 self.acts.append(None)
             else:
@@ -220,30 +222,6 @@ class StackedMLP(nn.Module):
             rec.update({f"{prefix}/{n}": v ** 0.5 for n, v in per_layer.items()})
             out.append(rec)
         return out
-
-
-# ----------------------------------------------------------------------------- stacked parts
-def _input_grad(d: nn.Module, x: Tensor) -> Tensor:
-    x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
-    return grad  # (K, B, dim): each member's D only sees its own inputs
-
-
-def _alpha(gens: Sequence[torch.Generator], batch: int, device: torch.device) -> Tensor:
-    return torch.stack([uniform((batch, 1), g, device) for g in gens])
-
-
-def stacked_gp(d: nn.Module, real: Tensor, fake: Tensor, gens: Sequence[torch.Generator]) -> Tensor:
-    alpha = _alpha(gens, real.shape[1], real.device)
-    grad = _input_grad(d, alpha * real.detach() + (1 - alpha) * fake.detach())
-    return ((grad.norm(2, dim=-1) - 1.0) ** 2).mean(-1)
-
-
-def stacked_r1(d: nn.Module, real: Tensor, fake: Tensor, gens: Sequence[torch.Generator]) -> Tensor:
-    return 0.5 * _input_grad(d, real).pow(2).sum(-1).mean(-1)
-
-
-STACKED_PENALTIES: dict[str, Callable[..., Tensor] | None] = {"none": None, "gp": stacked_gp, "r1": stacked_r1}
 
 
 # ----------------------------------------------------------------------------- optimiser states
@@ -315,7 +293,6 @@ class _StackedState(_State):
         loss = LOSSES.get(cfg.loss)
         self.loss_d = torch.func.vmap(loss.d)
         self.loss_g = torch.func.vmap(loss.g)
-        self.stacked_penalty = STACKED_PENALTIES[cfg.penalty]
         self.grad_d: list[dict[str, float]] = []
         self.grad_g: list[dict[str, float]] = []
         starts = {m.start_step for m in members}
@@ -339,17 +316,9 @@ class _StackedState(_State):
         if d_fake is None:
             d_fake = self.D(fake)
         loss = self.loss_d(d_real, d_fake)
-        pen = None
-        if self.stacked_penalty is not None:
-            pen = self.stacked_penalty(self.D, x, fake, [m.state.streams["penalty"] for m in self.members])
+        pen = self.penalty(self.D, x, fake, Draws([m.state.streams["penalty"] for m in self.members]))
         total = loss if pen is None else loss + self.cfg.penalty_weight * pen
         return loss, pen, total
-
-    def after_d_step(self) -> None:
-        if self.cfg.constraint == "clip":
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-self.cfg.clip_value, self.cfg.clip_value)
 
     # the loop is _State's; what differs for K stacked members are these hooks
     def reduce(self, loss: Tensor) -> Tensor:

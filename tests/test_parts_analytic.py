@@ -150,6 +150,76 @@ def test_r1_is_half_the_mean_squared_input_gradient_on_real_points_only():
     assert d.w.grad.tolist() == pytest.approx([3.0, 4.0], rel=1e-12)
 
 
+# The parts added for the stabilizer zoo (issue 19): each against a known answer, and beside it the
+# plausible mistake (a mutant) that the same check tells apart from the part.
+def one_sided_answer(pen) -> bool:
+    """Quadratic critic, real = fake = rows of norm 5, 0.5, 1, 0: the one-sided penalty is
+    (5 - 1)^2 / 4 = 4 (norms below 1 cost nothing); the two-sided (WGAN-GP) one 17.25 / 4."""
+    x = t(3.0, 4.0, 0.0, 0.5, 1.0, 0.0, 0.0, 0.0).reshape(4, 2)
+    return pen(QuadraticCritic(), x, x.clone(), torch.Generator().manual_seed(0)).item() == pytest.approx(4.0, rel=1e-12)
+
+
+def test_wgan_lp_penalises_only_gradient_norms_above_one():
+    assert one_sided_answer(PENALTIES.get("lp"))
+    assert not one_sided_answer(PENALTIES.get("gp"))  # the mutant: two-sided
+    for w, want in (((0.3, 0.4), 0.0), ((3.0, 4.0), 16.0)):  # linear critic: ||grad|| = ||w|| everywhere
+        d = LinearCritic(w)
+        real, fake = batches()
+        pen = PENALTIES.get("lp")(d, real, fake, torch.Generator().manual_seed(1))
+        assert pen.item() == pytest.approx(want, abs=1e-12)
+        pen.backward()
+        assert d.w.grad.tolist() == pytest.approx([0.0, 0.0] if want == 0 else [2 * 4 * 3 / 5, 2 * 4 * 4 / 5])
+
+
+def r2_answer(pen) -> bool:
+    """R2 = (1/2) E_fake ||grad_x D||^2: quadratic critic, fake rows of norm 5, 0.5, 1, real far away."""
+    fake = t(3.0, 4.0, 0.0, 0.5, 1.0, 0.0).reshape(3, 2)
+    real = 10 * torch.ones(3, 2, dtype=torch.float64)
+    return pen(QuadraticCritic(), real, fake, torch.Generator().manual_seed(0)).item() == pytest.approx(26.25 / 6)
+
+
+def test_r2_is_half_the_mean_squared_input_gradient_on_fake_points_only():
+    assert r2_answer(PENALTIES.get("r2"))
+    assert not r2_answer(PENALTIES.get("r1"))  # the mutant: on the real points
+
+
+def dragan_reference(x: torch.Tensor, seed: int, correction: int = 0, c: float = 0.5) -> float:
+    """DRAGAN by hand (kodalinaveen3/DRAGAN): x_p = x + 0.5 std(x) u, u ~ U[0, 1) per element (numpy's
+    population std over the batch's elements), x_hat = x + a (x_p - x), a ~ U[0, 1) per sample; the
+    quadratic critic's gradient at x_hat is x_hat itself. Draws in the part's order: u, then a."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(x.shape, generator=g, dtype=torch.float32).double()
+    a = torch.rand((x.shape[0], 1), generator=g, dtype=torch.float32).double()
+    x_hat = x + a * (c * x.std(correction=correction) * u)
+    return ((x_hat.norm(dim=1) - 1.0) ** 2).mean().item()
+
+
+def test_dragan_penalises_gradient_norms_around_the_real_data_not_towards_the_fakes():
+    real, fake = batches(9)
+    pen = PENALTIES.get("dragan")
+    got = pen(QuadraticCritic(), real, fake, torch.Generator().manual_seed(3)).item()
+    assert got == pytest.approx(dragan_reference(real, 3), rel=1e-6)
+    # the fakes play no part: any fake batch gives the same value with the same draws
+    assert pen(QuadraticCritic(), real, 100 * fake, torch.Generator().manual_seed(3)).item() == got
+    # the mutants: WGAN-GP's interpolates towards the fakes; a sample std (ddof 1) instead of numpy's;
+    # no perturbation (the penalty at the data points themselves)
+    assert PENALTIES.get("gp")(QuadraticCritic(), real, fake, torch.Generator().manual_seed(3)).item() != \
+        pytest.approx(got, rel=1e-3)
+    assert dragan_reference(real, 3, correction=1) != pytest.approx(got, rel=1e-6)
+    assert dragan_reference(real, 3, c=0.0) != pytest.approx(got, rel=1e-3)
+
+
+def test_least_squares_losses_pull_real_scores_to_one_and_fake_to_zero_and_g_to_one():
+    pair = LOSSES.get("least_squares")
+    # D: 0.5 mean((r - 1)^2) + 0.5 mean(f^2); G: 0.5 mean((f - 1)^2)
+    want_d = 0.5 * mean([(r - 1) ** 2 for r in D_REAL]) + 0.5 * mean([f ** 2 for f in D_FAKE])
+    assert pair.d(t(*D_REAL), t(*D_FAKE)).item() == pytest.approx(want_d, rel=1e-12)  # (2 + 1 + 1) / 6 + ...
+    assert pair.g(t(*D_FAKE)).item() == pytest.approx(0.5 * mean([(f - 1) ** 2 for f in D_FAKE]), rel=1e-12)
+    assert pair.d(t(1.0, 1.0), t(0.0, 0.0)).item() == 0.0 and pair.g(t(1.0)).item() == 0.0  # the optimum
+    # the mutant that codes G's target as the fake label 0 (D's target for fakes) instead of 1
+    assert g_loss_gradient("least_squares", 0.0) == pytest.approx(-1.0)  # d/df 0.5 (f - 1)^2 at 0: pushes f up
+
+
 def test_no_penalty_is_none():
     real, fake = batches()
     assert PENALTIES.get("none")(LinearCritic((1.0, 1.0)), real, fake, torch.Generator()) is None

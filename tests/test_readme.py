@@ -18,7 +18,7 @@ def test_readme_custom_variant_example_runs(tmp_path, monkeypatch, capsys):
     code = blocks[0].replace('"steps": 200', '"steps": 20, "n_eval": 300, "n_w1": 100')
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out.startswith("completed")
-    assert (tmp_path / "runs/lsgan-demo/lsgan/ring8/seed-0/summary.json").exists()
+    assert (tmp_path / "runs/lsgan-demo/lsgan-pm1/ring8/seed-0/summary.json").exists()
 
 
 def test_readme_commands_name_only_known_subcommands_and_flags():

@@ -269,3 +269,108 @@ def test_a_lone_group_on_two_workers_runs_as_two_tasks(tmp_path, monkeypatch):
     specs = [resolve_run("vanilla", "ring8", s, {**SMALL, "steps": 4, "vectorize": True}) for s in range(4)]
     results = run_specs(specs, tmp_path, jobs=2, progress=False, references=False)
     assert seen == [[2, 2]] and {r["status"] for r in results} == {"completed"}
+
+
+# ----------------------------------------------------------------------------- every part both ways
+def _members(k=3, constraint="none"):
+    """K float64 MLP discriminators as trainer.setup builds them (a constraint's on_build applied)."""
+    from harness.nets.mlp import MLPDiscriminator
+    from harness.parts import CONSTRAINTS
+
+    out = []
+    for i in range(k):
+        torch.manual_seed(10 + i)
+        out.append(CONSTRAINTS.get(constraint).on_build(MLPDiscriminator(2, 8, 2).double()))
+    return out
+
+
+def _batch(k=3, b=6, scale=1.0):
+    g = torch.Generator().manual_seed(7)
+    return scale * torch.randn(k, b, 2, generator=g, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("harness").parts.PENALTIES.names()))
+def test_every_registered_penalty_gives_each_stacked_member_its_separate_value_and_gradient(name):
+    """Issue 19: a part is written once. Each registered penalty that says it runs batched gives,
+    for 3 stacked members with one generator each, the value and D-gradient of each member's
+    separate call (float64); a penalty that does not say so is refused by --vectorize."""
+    from harness.parts import PENALTIES
+    from harness.parts.penalties import Draws
+    from harness.vectorize import StackedMLP, check_specs
+
+    pen = PENALTIES.get(name)
+    if not getattr(pen, "batched", False):
+        spec = resolve_run("vanilla", "ring8", 0, {**SMALL, "penalty": name, "vectorize": True})
+        with pytest.raises(Exception, match=f"penalty {name!r} is not marked batched"):
+            check_specs([spec])
+        return
+    members, real, fake = _members(), _batch(), _batch(scale=3.0).flip(1)
+    stacked = StackedMLP(members).double()
+    got = pen(stacked, real, fake, Draws([torch.Generator().manual_seed(s) for s in (1, 2, 3)]))
+    if got is None:
+        assert all(pen(m, real[k], fake[k], torch.Generator()) is None for k, m in enumerate(members))
+        return
+    assert got.shape == (3,)
+    got.sum().backward()
+    for k, m in enumerate(members):
+        want = pen(m, real[k], fake[k], torch.Generator().manual_seed(k + 1))
+        assert got[k].item() == pytest.approx(want.item(), rel=1e-12, abs=1e-14), (name, k)
+        want.backward()
+        for name_, p in zip(stacked.member_param_names(), stacked.parameters()):
+            own = dict(m.named_parameters())[name_].grad  # None for the last bias: no input gradient uses it
+            assert (p.grad is None) == (own is None), name_
+            if own is not None:
+                torch.testing.assert_close(p.grad[k], own, rtol=1e-10, atol=1e-12)
+
+
+def test_an_unmarked_plugin_penalty_is_refused_by_vectorize_in_one_line(tmp_path, capsys):
+    from harness.parts import PENALTIES
+
+    PENALTIES.register("test-unbatched", lambda d, real, fake, gen: None, replace=True)
+    argv = ["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0,1", "--steps", "3", "--vectorize",
+            "--set", "penalty=test-unbatched", "--out", str(tmp_path / "runs"), "--no-report", "--quiet"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "penalty 'test-unbatched' is not marked batched" in err and "@batched" in err
+
+
+@pytest.mark.parametrize("name", sorted(__import__("harness").parts.CONSTRAINTS.names()))
+def test_every_registered_constraint_acts_on_each_stacked_member_as_on_its_separate_d(name):
+    """Clipping on the stacked parameters clips each member's; spectral norm's stacked form (declared
+    beside it in harness.parts.constraints) gives each member's output over training-mode forwards,
+    its power iteration included."""
+    from harness.parts import CONSTRAINTS
+    from harness.vectorize import StackedMLP
+
+    cons = CONSTRAINTS.get(name)
+    assert cons.batched, name  # every built-in constraint runs batched
+    members = _members(constraint=name)
+    with torch.no_grad():
+        for m in members:
+            for p in m.parameters():
+                p.mul_(4.0)  # weights outside clipping's box and far from spectral norm 1
+    stacked = StackedMLP(members).double()
+    x = _batch()
+    for _ in range(3):  # each training forward runs one power iteration per member
+        out = stacked(x)
+        for k, m in enumerate(members):
+            torch.testing.assert_close(out[k], m(x[k]), rtol=1e-10, atol=1e-12)
+    cons.after_step(stacked, 0.05)
+    for m in members:
+        cons.after_step(m, 0.05)
+    for k, m in enumerate(members):
+        own = m.state_dict()
+        for key, value in stacked.member_tensors(k).items():
+            torch.testing.assert_close(value, own[key], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("harness").parts.LOSSES.names()))
+def test_every_registered_loss_pair_is_applied_per_member_by_vmap(name):
+    from harness.parts import LOSSES
+
+    pair = LOSSES.get(name)
+    r, f = _batch()[..., 0], _batch(scale=2.0)[..., 1]
+    d, g = torch.func.vmap(pair.d)(r, f), torch.func.vmap(pair.g)(f)
+    for k in range(3):
+        assert d[k].item() == pytest.approx(pair.d(r[k], f[k]).item(), rel=1e-12)
+        assert g[k].item() == pytest.approx(pair.g(f[k]).item(), rel=1e-12)

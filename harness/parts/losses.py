@@ -51,8 +51,20 @@ def hinge_d(d_real: Tensor, d_fake: Tensor) -> Tensor:
     return F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
 
 
+def least_squares_d(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """LSGAN (Mao et al. 2017, the 0-1 coding a = 0, b = c = 1): (1/2) E (D(x) - 1)^2 + (1/2) E D(G(z))^2."""
+    return 0.5 * (d_real - 1.0).pow(2).mean() + 0.5 * d_fake.pow(2).mean()
+
+
+def least_squares_g(d_fake: Tensor) -> Tensor:
+    """LSGAN's G: (1/2) E (D(G(z)) - 1)^2, G pulls its samples' scores to the real label."""
+    return 0.5 * (d_fake - 1.0).pow(2).mean()
+
+
 LOSSES: Registry[LossPair] = Registry("loss")
 LOSSES.register("nonsaturating", LossPair(bce_d, nonsaturating_g, "BCE on logits; G maximises log D(G(z)) (Goodfellow et al. 2014)"))
 LOSSES.register("saturating", LossPair(bce_d, saturating_g, "BCE on logits; G minimises log(1 - D(G(z))) (the minimax form)"))
 LOSSES.register("wasserstein", LossPair(wasserstein_d, wasserstein_g, "critic E D(x) - E D(G(z)) (Arjovsky et al. 2017)"))
 LOSSES.register("hinge", LossPair(hinge_d, wasserstein_g, "hinge for D, -E D(G(z)) for G (Miyato et al. 2018)"))
+LOSSES.register("least_squares", LossPair(least_squares_d, least_squares_g,
+                                          "least squares, labels 0 (fake) and 1 (real) (LSGAN, Mao et al. 2017)"))
