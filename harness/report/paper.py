@@ -314,15 +314,33 @@ def tex_appendix(ds: DatasetResult, analysis: Analysis) -> str:
     return "\n\n".join(parts)
 
 
+MIN_WRAPPED_PT = 90.0  # the narrowest column a wrapped configuration table gives a variant
+
+
 def wrap_to_page(header: Sequence[str], rows: Sequence[Sequence[str]], font_pt: float = 7.0,
-                 tabcolsep_pt: float = 3.0) -> list[list[str]]:
-    """The rows as they are when the table fits the page; else every column but the first shares the
-    width the first leaves, each cell a ragged-right \\parbox (per-data-set values wrap, not overflow)."""
+                 tabcolsep_pt: float = 3.0) -> list[tuple[list[str], list[list[str]]]]:
+    """(header, rows) of the tables a wide table becomes: itself when it fits the page; else its
+    columns after the first shared out between the fewest tables whose columns are at least
+    MIN_WRAPPED_PT wide, each cell (headers included) a ragged-right \\parbox that may break after a
+    comma or hyphenate its first word, so that per-data-set values wrap instead of overflowing."""
     if estimate_width_pt([header, *rows], font_pt, tabcolsep_pt) <= PAGE_PT:
-        return [list(r) for r in rows]
-    first = max(text_width_pt(r[0], font_pt) for r in [header, *rows])
-    width = (PAGE_PT - first - 2 * tabcolsep_pt * len(header)) / (len(header) - 1) - 1.0
-    return [[r[0]] + [f"\\parbox[t]{{{width:.1f}pt}}{{\\raggedright {c}\\strut}}" for c in r[1:]] for r in rows]
+        return [(list(header), [list(r) for r in rows])]
+    first = max(text_width_pt(r[0], font_pt) for r in [header, *rows]) + 2 * tabcolsep_pt
+    per = max(1, int((PAGE_PT - first) // (MIN_WRAPPED_PT + 2 * tabcolsep_pt)))
+    n_cols = len(header) - 1
+    n_tables = -(-n_cols // per)
+    per = -(-n_cols // n_tables)  # the columns shared out evenly
+    width = (PAGE_PT - first) / per - 2 * tabcolsep_pt - 1.0
+
+    def box(c: str) -> str:
+        breakable = c.replace(",", ",\\allowbreak{}")
+        return f"\\parbox[t]{{{width:.1f}pt}}{{\\raggedright\\hspace{{0pt}}{breakable}\\strut}}"
+
+    out = []
+    for i in range(0, n_cols, per):
+        cols = range(1 + i, 1 + min(n_cols, i + per))
+        out.append(([header[0]] + [box(header[j]) for j in cols], [[r[0]] + [box(r[j]) for j in cols] for r in rows]))
+    return out
 
 
 def appendix_tex_file(analysis: Analysis) -> str:
@@ -335,8 +353,11 @@ def appendix_tex_file(analysis: Analysis) -> str:
     if trained:
         h, rows = config_table(analysis)
         header, body = [tex_escape(x) for x in h], [[tex_escape(c) for c in r] for r in rows]
-        parts.append(_float("table*", "Configuration of each variant (spec.json), every data set.", CONFIG_LABEL,
-                            "l" * len(h), header, wrap_to_page(header, body)))
+        tables = wrap_to_page(header, body)
+        for i, (hc, rc) in enumerate(tables):
+            part = "" if len(tables) == 1 else f" ({i + 1} of {len(tables)})"
+            parts.append(_float("table*", f"Configuration of each variant (spec.json), every data set{part}.",
+                                CONFIG_LABEL + (f"-{i + 1}" if i else ""), "l" * len(hc), hc, rc))
         parts.append(_float("table*", "Environment of the trained runs (manifest.json).", ENV_LABEL,
                             "lp{0.7\\textwidth}", ["Field", "Value"],
                             [[tex_escape(a), tex_escape(b)] for a, b in environment_rows(trained)]))
