@@ -315,6 +315,29 @@ def _check_executor(args: argparse.Namespace) -> Any:
     return RayOptions.parse(args.ray_options) if args.executor == "ray" else None
 
 
+DIRAC_SUITE = "dirac"
+DIRAC_DESCRIPTION = ("Dirac-GAN convergence table (Mescheder et al. 2018): every variant and update scheme on "
+                     "D(x) = psi x, G = theta; measured vs closed-form update eigenvalues, outcome vs the paper "
+                     "(seconds; writes reports/dirac)")
+
+
+def _run_dirac(args: argparse.Namespace) -> int:
+    """`run --suite dirac`: the table is its own protocol (harness.dirac); the options that choose
+    variants, data sets, seeds, settings or budgets do not apply and are refused in one line."""
+    given = [flag for flag, value in (("--variants", args.variants), ("--datasets", args.datasets),
+                                      ("--seeds", args.seeds), ("--setting", args.setting), ("--set", args.sets),
+                                      ("--steps", args.steps), ("--grid", args.grids), ("--vectorize", args.vectorize),
+                                      ("--out", args.out), ("--no-report", args.no_report)) if value]
+    if given:
+        raise HarnessError(f"--suite dirac has a fixed protocol (harness/dirac.py); it takes no {', '.join(given)}")
+    from .dirac import write_dirac_report
+
+    files = write_dirac_report(args.report_out or Path("reports") / DIRAC_SUITE, allow_dirty=args.allow_dirty)
+    for name, path in files.items():
+        print(f"{name}: {path}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .spec import parse_set
     from .suite import SUITES, default_jobs, expand_suite, plan, run_specs
@@ -324,6 +347,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .variant import canonical_variant
 
     load_plugins(args.plugins)
+    if (args.suite or "").lower() == DIRAC_SUITE:
+        return _run_dirac(args)
     defined = SUITES.get(args.suite or "quick")
     suite = defined
     changes: dict[str, Any] = {}
@@ -626,6 +651,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("suites:")
         for name, s in SUITES.items():
             print(f"  {name:16s} {s.description} (setting {s.setting})")
+        print(f"  {DIRAC_SUITE:16s} {DIRAC_DESCRIPTION}")
     if what in ("all", "settings"):
         from .settings import SETTINGS
 

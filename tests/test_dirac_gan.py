@@ -4,6 +4,7 @@ With the WGAN loss and plain gradient descent, simultaneous updates spiral outwa
 sqrt(1 + h^2) per step), alternating updates stay on a bounded orbit (|lambda| = 1), and a zero-centred
 R1 penalty converges. This checks the loss pair, the penalty and both update schemes of the real loop.
 """
+import json
 import math
 
 import numpy as np
@@ -87,3 +88,82 @@ def test_alternating_gradient_descent_stays_on_a_bounded_orbit(tmp_path):
 def test_zero_centred_r1_penalty_converges(tmp_path):
     theta, psi = _trajectory(tmp_path, update="simultaneous", penalty="r1", penalty_weight=1.0, steps=400)
     assert math.hypot(theta, psi) < 0.05
+
+
+# ----------------------------------------------------------------------------- the convergence table
+@pytest.fixture(scope="module")
+def table():
+    from harness import dirac
+
+    return dirac.dirac_table()
+
+
+def test_the_loops_update_jacobian_matches_the_closed_form_in_every_differentiable_row(table):
+    """Issue 19: the measured eigenvalues (central differences of the harness's own update map) equal
+    the closed form's to 1e-6 in every row where the update is differentiable at the equilibrium."""
+    from harness import dirac
+
+    smooth = [r for r in table if "jacobian" in r]
+    assert len(smooth) >= 10 and {r["method"] for r in table if "jacobian" not in r} == {
+        m.name for m in dirac.METHODS if not m.smooth}
+    for r in smooth:
+        assert r["max_abs_error"] < 1e-6, r["method"]
+        np.testing.assert_allclose(r["eigenvalues"], r["eigenvalues_closed"], atol=1e-6)
+
+
+def test_closed_forms_known_values():
+    """h = 0.2. Simultaneous GD on the GAN (a = 1/2): eigenvalues 1 +- 0.1i, radius sqrt(1.01);
+    alternating: determinant 1 (radius 1, an orbit); with R1 gamma = 1, simultaneous: a double
+    eigenvalue 0.9 ((1 - x)(0.8 - x) + 0.01 = (x - 0.9)^2)."""
+    from harness.dirac import closed_form
+
+    base = {"lr_g": 0.2, "lr_d": 0.2, "loss": "nonsaturating", "n_dis": 1, "update": "simultaneous",
+            "penalty": "none", "penalty_weight": 0.0}
+    ev = np.linalg.eigvals(closed_form(base))
+    assert sorted(ev.imag) == pytest.approx([-0.1, 0.1]) and np.abs(ev) == pytest.approx([math.sqrt(1.01)] * 2)
+    alt = closed_form({**base, "update": "alternating", "n_dis": 5, "loss": "wasserstein"})
+    assert np.linalg.det(alt) == pytest.approx(1.0) and np.abs(np.linalg.eigvals(alt)) == pytest.approx([1.0, 1.0])
+    r1 = closed_form({**base, "penalty": "r1", "penalty_weight": 1.0})
+    assert np.linalg.eigvals(r1) == pytest.approx([0.9, 0.9], abs=1e-6)
+
+
+def test_every_outcome_matches_the_papers_verdict(table):
+    """Mescheder et al. 2018: unregularised GAN and WGAN (simultaneous or alternating) and WGAN-GP do
+    not converge on the Dirac-GAN; zero-centred penalties (R1, R2) do."""
+    judged = [r for r in table if r["paper"] != "-"]
+    assert len(judged) >= 10 and all(r["agrees"] == "yes" for r in judged), \
+        [(r["method"], r["outcome"], r["paper"]) for r in judged if r["agrees"] != "yes"]
+    outcome = {r["method"]: r["outcome"] for r in table}
+    assert outcome["WGAN, simultaneous"] == "diverges"  # radius 1.0198 > 1: spirals out
+    assert outcome["GAN + R1 (gamma 1), alternating"] == "converges"
+    assert outcome["WGAN, alternating"] == "oscillates"
+
+
+def test_a_flipped_r1_sign_is_caught_by_the_table():
+    """The mutant: R1 with its sign flipped rewards steep D; the measured Jacobian no longer matches
+    the closed form (the closed form knows R1's curvature), and the run no longer converges."""
+    from harness import dirac
+    from harness.parts import PENALTIES
+    from harness.parts.penalties import batched, r1_penalty
+
+    PENALTIES.register("r1", batched(lambda d, real, fake, gen: -r1_penalty(d, real, fake, gen)), replace=True)
+    try:
+        (row,) = dirac.dirac_table([m for m in dirac.METHODS if m.name == "GAN + R1 (gamma 1), simultaneous"])
+    finally:
+        PENALTIES.register("r1", r1_penalty, replace=True)
+    assert row["max_abs_error"] > 0.1 and row["outcome"] != "converges"
+
+
+@pytest.mark.slow
+def test_run_suite_dirac_writes_the_table_figure_and_json(tmp_path, capsys):
+    from harness import cli
+
+    assert cli.main(["run", "--suite", "dirac", "--report-out", str(tmp_path / "d")]) == 0
+    md = (tmp_path / "d" / "dirac.md").read_text()
+    assert md.splitlines()[2].startswith("Found, for 14 methods trained by the harness's own loop: converges: ")
+    assert "| WGAN, simultaneous | 1.0000 - 0.2000i, 1.0000 + 0.2000i |" in md
+    assert (tmp_path / "d" / "dirac.png").read_bytes()[:4] == b"\x89PNG"
+    rows = json.loads((tmp_path / "d" / "dirac.json").read_text())["rows"]
+    assert len(rows) == 14 and len(rows[0]["trajectory"]) == 121  # 600 steps, every 5th point
+    assert cli.main(["run", "--suite", "dirac", "--seeds", "0"]) == 2
+    assert "--suite dirac has a fixed protocol" in capsys.readouterr().err
