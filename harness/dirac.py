@@ -385,10 +385,10 @@ def _markdown(rows: Sequence[Mapping[str, Any]], commit: str) -> str:
     checked = [r for r in rows if r["agrees"] != "-"]
     agree = sum(r["agrees"] == "yes" for r in checked)
     by = {o: [r["method"] for r in rows if r["outcome"] == o] for o in ("converges", "oscillates", "diverges")}
-    found = "; ".join(f"{o}: {', '.join(names)}" for o, names in by.items() if names)
+    found = ", ".join(f"{len(names)} {o[:-1]} ({'; '.join(names)})" for o, names in by.items() if names)
     return "\n".join([
         "# Dirac-GAN: which training methods converge?", "",
-        f"Found, for {len(rows)} methods trained by the harness's own loop: {found}. The measured update "
+        f"Found, of {len(rows)} methods trained by the harness's own loop: {found}. The measured update "
         f"Jacobians match the closed forms to {worst:.1e} (largest entry error over {len(smooth)} differentiable "
         f"rows), and {agree} of {len(checked)} outcomes agree with the verdicts of Mescheder, Geiger and "
         "Nowozin (2018).", "",

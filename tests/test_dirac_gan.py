@@ -160,7 +160,7 @@ def test_run_suite_dirac_writes_the_table_figure_and_json(tmp_path, capsys):
 
     assert cli.main(["run", "--suite", "dirac", "--report-out", str(tmp_path / "d")]) == 0
     md = (tmp_path / "d" / "dirac.md").read_text()
-    assert md.splitlines()[2].startswith("Found, for 14 methods trained by the harness's own loop: converges: ")
+    assert md.splitlines()[2].startswith("Found, of 14 methods trained by the harness's own loop: 4 converge (GAN + R1")
     assert "| WGAN, simultaneous | 1.0000 - 0.2000i, 1.0000 + 0.2000i |" in md
     assert (tmp_path / "d" / "dirac.png").read_bytes()[:4] == b"\x89PNG"
     rows = json.loads((tmp_path / "d" / "dirac.json").read_text())["rows"]
