@@ -50,7 +50,7 @@ STEPS = 600  # G steps of the trajectory from START
 START = (1.0, 0.5)  # psi = 0 would make spectral norm's psi / |psi| 0 / 0
 EPS = 1e-6  # central-difference step of the measured Jacobian (error O(EPS^2) in float64)
 FIELD_MAX = 4.0  # the widest panel of the figure
-TRAJECTORY_EVERY = 5  # the trajectory kept in the table (figure and dirac.json): every 5th G step
+TRAJECTORY_EVERY = 5  # dirac.json keeps every 5th G step of each trajectory (the figure draws all)
 CONVERGED, DIVERGED = 0.01, 2.0  # final distance / start distance thresholds of the outcome
 
 
@@ -281,7 +281,7 @@ def dirac_table(methods: Sequence[Method] = METHODS) -> list[dict[str, Any]]:
                        max_abs_error=float(np.abs(measured - closed).max()))
         traj = loop.trajectory()
         row.update(outcome=outcome(traj), final_distance=float(np.hypot(*traj[-1])),
-                   agrees=agrees(outcome(traj), m.paper), trajectory=traj[::TRAJECTORY_EVERY].tolist())
+                   agrees=agrees(outcome(traj), m.paper), trajectory=traj.tolist())
         rows.append(row)
     return rows
 
@@ -375,7 +375,7 @@ def write_dirac_report(out: str | Path, allow_dirty: bool = False) -> dict[str, 
     runs.atomic_write_bytes(out / "dirac.md", body.encode())
     runs.atomic_write_bytes(out / "dirac.json", (json.dumps(
         {"h": H, "steps": STEPS, "start": START, "eps": EPS, "trajectory_every": TRAJECTORY_EVERY, "commit": commit,
-         "rows": rows}) + "\n").encode())
+         "rows": [{**r, "trajectory": r["trajectory"][::TRAJECTORY_EVERY]} for r in rows]}) + "\n").encode())
     return {"md": out / "dirac.md", "json": out / "dirac.json", "figure": fig}
 
 
