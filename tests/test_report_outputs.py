@@ -780,8 +780,8 @@ def test_the_first_paragraph_names_the_best_and_the_failing_variants_with_number
         make_reference(root, "real", "ring8", s, mixture_metrics(8.0, hq=0.99))
         make_reference(root, "null-gaussian", "ring8", s, mixture_metrics(2.0, hq=0.01))
     md = write_report(root, tmp_path / "out", formats=("md",), figures=False)["md"].read_text()
-    first = md.split("\n\n")[2]  # title, run count, then the headline
-    assert md.index(first) < md.index("## Findings")
+    first = md.split("\n\n")[1]  # the title, then the headline: the first paragraph
+    assert md.index(first) < md.index("## Findings") and md.index(first) < md.index("runs and")
     assert first.startswith("ring8 (") and "5 seeds per variant" in first
     assert "SN-GAN, 7.62 of 8 Modes covered" in first and "significantly better than every other" in first
     assert "failing: NS-GAN (3.02 of 8 Modes covered; at most 50% of the modes)" in first

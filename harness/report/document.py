@@ -759,12 +759,10 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
     trained = [r for r in analysis.runs if not r.reference]
     variants = sorted({r.variant for r in trained})
     n_refs = len(analysis.runs) - len(trained)
-    blocks: list[Block] = [
-        Heading(title, 1),
-        Para(f"{len(trained)} runs" + (f" and {n_refs} reference runs" if n_refs else "")
-             + f": {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
-             f"{len(variants)} variant(s) ({', '.join(variants)})."),
-    ]
+    blocks: list[Block] = [Heading(title, 1)]
+    headlines = [t for t in (headline_text(ds, analysis) for ds in analysis.datasets) if t]
+    if headlines:  # what was found comes first (issue 20)
+        blocks.append(Para(" ".join(headlines)))
     dirty_runs = [r for r in trained if r.commit.endswith("-dirty")]
     dirty = sorted({r.commit for r in dirty_runs})
     if dirty:
@@ -772,9 +770,9 @@ def report_blocks(analysis: Analysis, figures: dict[str, list[FigureFile]], titl
         blocks.append(Para(f"**Provenance: {n} of {len(trained)} runs were made from a working tree with uncommitted "
                            f"changes** (code commit{'s' if len(dirty) > 1 else ''} {', '.join(dirty)}): their code is "
                            f"{'those commits' if len(dirty) > 1 else 'that commit'} plus changes no commit records."))
-    headlines = [t for t in (headline_text(ds, analysis) for ds in analysis.datasets) if t]
-    if headlines:
-        blocks.append(Para(" ".join(headlines)))
+    blocks.append(Para(f"{len(trained)} runs" + (f" and {n_refs} reference runs" if n_refs else "")
+                       + f": {len(analysis.datasets)} data set(s) ({', '.join(d.name for d in analysis.datasets)}), "
+                       f"{len(variants)} variant(s) ({', '.join(variants)})."))
     blocks.append(Summary("Findings", findings_items(analysis, skipped)))
     if analysis.verdicts:
         blocks += [Heading("Verdict of every run", 2, anchor="run-verdicts"),
