@@ -690,17 +690,18 @@ def test_a_dirty_tree_is_refused_in_a_committed_report_unless_allowed(tmp_path, 
     assert not committed.exists()  # refused before anything is written
     code = main(["report", str(root), "--out", str(committed), "--format", "md"])
     assert code == 2 and "--allow-dirty" in capsys.readouterr().err
-    out = write_report(root, committed, formats=("md",), figures=False, allow_dirty=True)
+    out = write_report(root, committed, formats=("md", "tex"), figures=False, allow_dirty=True)
     text = out["md"].read_text()
     assert "Provenance: 2 of 2 runs were made from a working tree with uncommitted changes" in text
+    assert "uncommitted code (0123abc-dirty)" in re.search(r"\\caption\{(.*)\}", out["tex"].read_text()).group(1)
     assert text.index("Provenance:") < text.index("Findings")  # said before the findings
     # anywhere else a dirty tree is allowed, and still said
     other = write_report(root, tmp_path / "elsewhere", formats=("md",), figures=False)
     assert "uncommitted changes" in other["md"].read_text()
     # a clean commit: no refusal, no note
     _with_commit(root, "0123abcd")
-    clean = write_report(root, committed, formats=("md",), figures=False)
-    assert "uncommitted" not in clean["md"].read_text()
+    clean = write_report(root, committed, formats=("md", "tex"), figures=False)
+    assert "uncommitted" not in clean["md"].read_text() and "uncommitted" not in clean["tex"].read_text()
     # `run` refuses before training when its report would land in a committed folder from a dirty tree
     monkeypatch.setattr(harness.runs, "git_commit", lambda: "feed-dirty")
     code = main(["run", "--variants", "vanilla", "--datasets", "ring8", "--seeds", "0", "--steps", "2",

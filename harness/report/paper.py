@@ -216,6 +216,9 @@ def main_caption(ds: DatasetResult, analysis: Analysis) -> str:
         parts.append("below the rule, reference rows")
     if any(ds.best.values()):
         parts.append(f"bold: significantly best (Holm, $\\alpha = {analysis.level:g}$)")
+    dirty = sorted({r.commit[:7] for r in ds.trained_runs if r.commit.endswith("-dirty")})
+    if dirty:  # recorded with --allow-dirty: the caption says so (issue 20)
+        parts.append(f"uncommitted code ({', '.join(dirty)}-dirty)")
     return "; ".join(parts) + "."
 
 
