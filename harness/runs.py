@@ -36,6 +36,7 @@ import sys
 import tempfile
 import traceback
 import warnings
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
@@ -395,22 +396,87 @@ def grid_point(path: Path, spec: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return grid, (Path(path).parent.name if grid else "")
 
 
+class UnreadableRun(ValueError):
+    """A run directory whose files cannot be read as a run; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one run directory, parsed once: what every reader of runs starts from
+    (:func:`load_runs`, the report's collect_runs, `record`)."""
+    path: Path
+    spec: dict[str, Any]
+    status: dict[str, Any]  # {} when status.json is missing or unreadable (a run still starting)
+    summary: dict[str, Any] | None  # None until the run is finished
+    variant: str
+    dataset: str
+    seed: int
+    grid: dict[str, Any]
+    point: str
+    status_problem: str | None = None  # why status.json gave nothing ("missing status.json", ...)
+
+    @property
+    def state(self) -> str:
+        return str(self.status.get("status", "unknown"))
+
+    @property
+    def reference(self) -> bool:
+        return self.spec.get("reference") is True or isinstance((self.summary or {}).get("reference"), str)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        cfg = self.spec.get("config")
+        return cfg if isinstance(cfg, dict) else {}
+
+
+def _json_object(path: Path, name: str, missing_ok: bool = False) -> dict[str, Any] | None:
+    try:
+        obj = read_json(path / name)
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise UnreadableRun(f"missing {name}") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise UnreadableRun(f"unreadable {name} ({type(exc).__name__}: {exc})") from None
+    if not isinstance(obj, dict):
+        raise UnreadableRun(f"{name} is not a JSON object")
+    return obj
+
+
+def read_run(path: str | Path) -> RunFiles:
+    """spec.json (required: variant, dataset, seed, and a grid object if any), status.json and
+    summary.json (None before the run finishes) of the run at `path`; UnreadableRun naming the
+    file and the problem otherwise."""
+    path = Path(path)
+    spec = _json_object(path, "spec.json")
+    try:
+        variant, dataset, seed = str(spec["variant"]), str(spec["dataset"]), int(spec["seed"])
+        grid, point = grid_point(path, spec)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnreadableRun(f"spec.json lacks a usable variant, dataset, seed or grid ({type(exc).__name__}: "
+                            f"{exc})") from None
+    problem = None
+    try:
+        status = _json_object(path, "status.json")
+    except UnreadableRun as why:  # missing, or being written: the run is not finished
+        status, problem = {}, str(why)
+    summary = _json_object(path, "summary.json", missing_ok=True)
+    return RunFiles(path, spec, status, summary, variant, dataset, seed, grid, point, problem)
+
+
 def _row(path: Path) -> dict[str, Any]:
-    spec = read_json(path / "spec.json")
-    status = read_status(path) or {"status": "unknown"}
-    grid, point = grid_point(path, spec)
-    row: dict[str, Any] = {"variant": spec["variant"], "dataset": spec["dataset"], "seed": int(spec["seed"]),
-                           "status": status.get("status", "unknown"), "step": status.get("step"),
-                           "reason": status.get("reason"), "steps": spec["config"]["steps"],
-                           "fingerprint": spec.get("fingerprint"), "device": spec.get("device"), "run_dir": str(path),
-                           "reference": spec.get("reference") is True, "grid": json.dumps(grid, sort_keys=True),
-                           "point": point, "setting": spec.get("setting", "")}
-    summary_path = path / "summary.json"
-    if summary_path.exists():
-        summary = read_json(summary_path)
-        row["wall_time_s"] = summary.get("wall_time_s")
-        row["protocol"] = json.dumps(summary.get("protocol", {}), sort_keys=True)
-        for key, value in summary.get("metrics", {}).items():
+    f = read_run(path)
+    row: dict[str, Any] = {"variant": f.variant, "dataset": f.dataset, "seed": f.seed,
+                           "status": f.state, "step": f.status.get("step"),
+                           "reason": f.status.get("reason"), "steps": f.config.get("steps"),
+                           "fingerprint": f.spec.get("fingerprint"), "device": f.spec.get("device"),
+                           "run_dir": str(path), "reference": f.spec.get("reference") is True,
+                           "grid": json.dumps(f.grid, sort_keys=True), "point": f.point,
+                           "setting": f.spec.get("setting", "")}
+    if f.summary is not None:
+        row["wall_time_s"] = f.summary.get("wall_time_s")
+        row["protocol"] = json.dumps(f.summary.get("protocol", {}), sort_keys=True)
+        for key, value in f.summary.get("metrics", {}).items():
             row[key] = value
     row["diverged_step"] = row["step"] if row["status"] == "diverged" else None
     return row
@@ -432,7 +498,7 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     for d in find_run_dirs(root):
         try:
             rows.append(_row(d))
-        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (UnreadableRun, AttributeError, TypeError) as exc:
             warnings.warn(f"skipping unreadable run {d}: {type(exc).__name__}: {exc}", stacklevel=2)
     df = pd.DataFrame(rows)
     if df.empty:

@@ -552,6 +552,24 @@ def test_reports_doc_cites_only_files_in_the_repository():
             any(repo.rglob(Path(name).name)), name
 
 
+def test_one_run_reader_serves_load_runs_the_report_and_record(five, tmp_path, monkeypatch):
+    """Issue 19: two parsers of a run's files (load_runs and the report's) became one, harness.runs.read_run."""
+    import harness.runs
+    from harness import baseline
+    from harness.report import collect
+
+    seen = []
+    real = harness.runs.read_run
+    monkeypatch.setattr(harness.runs, "read_run", lambda path: seen.append(path) or real(path))
+    monkeypatch.setattr(collect, "read_run", harness.runs.read_run)
+    n = len(harness.runs.load_runs(five))
+    assert len(seen) == n == 20
+    collect.collect_runs(five)
+    assert len(seen) == 40
+    baseline.build_baseline(five)  # `record`
+    assert len(seen) == 60
+
+
 def test_each_run_file_is_read_once(five, tmp_path, monkeypatch):
     from collections import Counter
 
@@ -566,7 +584,10 @@ def test_each_run_file_is_read_once(five, tmp_path, monkeypatch):
             return reader(path)
         return read
 
+    import harness.runs
+
     monkeypatch.setattr(collect, "read_json", counting(real_read_json))
+    monkeypatch.setattr(harness.runs, "read_json", counting(real_read_json))  # harness.runs.read_run's reads
     monkeypatch.setattr(collect, "read_jsonl", counting(real_read_jsonl))
     write_report(five, tmp_path / "out", formats=("md", "csv"), figures=False)
     names = Counter(p.rsplit("/", 1)[1] for p in reads)

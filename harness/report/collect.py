@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import HarnessError
 from ..metrics import METRICS
-from ..runs import FINAL_STATUSES, find_run_dirs, grid_point, read_json, read_jsonl
+from ..runs import FINAL_STATUSES, UnreadableRun, find_run_dirs, read_json, read_jsonl, read_run
 
 NULL_PREFIX = "null-"  # reference rows "null-gaussian", "null-uniform": trivial generators
 REAL = "real"  # reference row: an independent real sample of the evaluation size
@@ -164,19 +164,6 @@ def _manifest(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _json_object(path: Path, name: str) -> dict[str, Any]:
-    """The JSON object in path/name; raises _Skip naming the problem."""
-    try:
-        obj = read_json(path / name)
-    except FileNotFoundError:
-        raise _Skip(f"missing {name}") from None
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise _Skip(f"unreadable {name} ({type(exc).__name__}: {exc})") from None
-    if not isinstance(obj, dict):
-        raise _Skip(f"{name} is not a JSON object")
-    return obj
-
-
 class _Skip(Exception):
     pass
 
@@ -194,16 +181,18 @@ def _float(value: Any) -> float | None:
 
 
 def _read_run(path: Path) -> Run:
-    spec = _json_object(path, "spec.json")
     try:
-        variant, dataset, seed = str(spec["variant"]), str(spec["dataset"]), int(spec["seed"])
-        grid, point = grid_point(path, spec)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _Skip(f"spec.json lacks a usable variant, dataset, seed or grid ({type(exc).__name__}: {exc})") from None
-    status = _json_object(path, "status.json")
+        files = read_run(path)
+    except UnreadableRun as why:
+        raise _Skip(str(why)) from None
+    spec, status, summary = files.spec, files.status, files.summary
+    variant, dataset, seed, grid, point = files.variant, files.dataset, files.seed, files.grid, files.point
+    if files.status_problem:
+        raise _Skip(files.status_problem)
     if status.get("status") not in FINAL_STATUSES:
         raise _Skip(f"status {status.get('status')!r} is not final ({' or '.join(FINAL_STATUSES)})")
-    summary = _json_object(path, "summary.json")
+    if summary is None:
+        raise _Skip("missing summary.json")
     metrics = summary.get("metrics")
     if not isinstance(metrics, dict):
         raise _Skip("summary.json has no 'metrics' object")
@@ -214,8 +203,7 @@ def _read_run(path: Path) -> Run:
         except (TypeError, ValueError):
             raise _Skip(f"summary.json metric {k!r} is not a number: {v!r}") from None
     protocol = summary.get("protocol") if isinstance(summary.get("protocol"), dict) else {}
-    config = spec.get("config") if isinstance(spec.get("config"), dict) else {}
-    reference = spec.get("reference") is True or isinstance(summary.get("reference"), str)
+    config, reference = files.config, files.reference
     n_dis = _int(config.get("n_dis"))
     if n_dis is None:
         n_dis = _int((protocol.get("budget") or {}).get("n_dis"))
