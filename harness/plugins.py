@@ -35,6 +35,7 @@ def load_plugin(spec: str) -> ModuleType:
         path = Path(spec).resolve()
         if not path.is_file():
             raise HarnessError(f"--plugin {spec}: no such file")
+        spec = str(path)  # workers load it by this absolute path, from whatever directory they run in
         # a stable module name per file, so a worker process imports it under the same name
         name = f"gan_harness_plugin_{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
         if name in sys.modules:

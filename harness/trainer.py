@@ -177,8 +177,15 @@ class _State:
         """The scalar to differentiate: the loss itself (a stacked state sums its members' losses)."""
         return loss
 
-    def g_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
-        return self.loss.g(d_fake)
+    def g_loss(self, d_fake: torch.Tensor, d_real: torch.Tensor | None = None) -> torch.Tensor:
+        """G's loss; d_real (D on a real batch) only for a loss pair with g_sees_real."""
+        return self.loss.g(d_fake) if d_real is None else self.loss.g(d_fake, d_real)
+
+    def d_on_real_for_g(self, x: torch.Tensor | None = None) -> torch.Tensor | None:
+        """D(real) for a G loss that sees it (LossPair.g_sees_real): on `x`, or on a fresh real batch."""
+        if not self.loss.g_sees_real:
+            return None
+        return self.D(self.real() if x is None else x)
 
     def record_grad_norms(self, which: str) -> None:
         """Parameter-gradient norms of D ("d") or G ("g") for the probe record."""
@@ -229,7 +236,7 @@ class _State:
         z = self.noise()
         self.D.requires_grad_(False)
         try:
-            loss_g = self.g_loss(self.D(self.generate_fake(z)))
+            loss_g = self.g_loss(self.D(self.generate_fake(z)), self.d_on_real_for_g())
             self.opt_g.zero_grad(set_to_none=True)
             self.reduce(loss_g).backward()
         finally:
@@ -249,7 +256,7 @@ class _State:
         fake = self.generate_fake(z)
         d_fake = self.D(fake)
         loss, pen, total = self.d_objective(x, fake.detach(), d_fake=d_fake)
-        loss_g = self.g_loss(d_fake)
+        loss_g = self.g_loss(d_fake, self.d_on_real_for_g(x))
         d_params = [p for p in self.D.parameters() if p.requires_grad]
         g_params = [p for p in self.G.parameters() if p.requires_grad]
         grads_d = torch.autograd.grad(self.reduce(total), d_params, retain_graph=True)

@@ -324,8 +324,8 @@ class _StackedState(_State):
     def reduce(self, loss: Tensor) -> Tensor:
         return loss.sum()  # member k's parameters get the gradient of member k's loss
 
-    def g_loss(self, d_fake: Tensor) -> Tensor:
-        return self.loss_g(d_fake)
+    def g_loss(self, d_fake: Tensor, d_real: Tensor | None = None) -> Tensor:
+        return self.loss_g(d_fake) if d_real is None else self.loss_g(d_fake, d_real)
 
     def record_grad_norms(self, which: str) -> None:
         if which == "d":

@@ -46,3 +46,70 @@ def test_readme_pytest_example_runs_as_written(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "1 passed" in proc.stdout
+
+
+def test_readme_ragan_plugin_runs_through_the_cli_as_written(tmp_path, monkeypatch):
+    """Issue 19: RaGAN written as a plugin file in the README, run by `gan-harness run --plugin`,
+    vectorised; its G loss sees D(real) (a counted extra real batch per G step)."""
+    import json
+
+    from harness.cli import main
+
+    import harness.plugins
+
+    (block,) = [b for b in python_blocks() if b.startswith("# ragan.py")]
+    (tmp_path / "ragan.py").write_text(block)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(harness.plugins, "LOADED", [])  # later tests' workers do not load it
+    argv = ["run", "--plugin", "ragan.py", "--variants", "ragan", "--setting", "authors", "--datasets", "ring8", "--seeds", "0,1",
+            "--steps", "6", "--set", "eval_every=0", "--set", "n_eval=300", "--set", "n_w1=100",
+            "--set", "noise_banks=0", "--set", "g_hidden=16", "--set", "d_hidden=16", "--vectorize",
+            "--out", "runs", "--no-report", "--quiet"]
+    assert main(argv) == 0
+    assert harness.plugins.LOADED == [str(tmp_path / "ragan.py")]  # absolute: workers run elsewhere
+    summary = json.loads((tmp_path / "runs/ragan/ring8/seed-0/summary.json").read_text())
+    assert summary["status"] == "completed"
+    # the loss against its closed form: at C = 0 everywhere both terms are log 2 (each player 2 log 2);
+    # G's loss is D's with real and fake swapped
+    import importlib.util
+    import math
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("ragan_check", tmp_path / "ragan.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    zero = torch.zeros(4, dtype=torch.float64)
+    assert mod.ragan_d(zero, zero).item() == pytest.approx(2 * math.log(2), rel=1e-12)
+    r, f = torch.tensor([2.0, 0.5], dtype=torch.float64), torch.tensor([-1.0, 0.0], dtype=torch.float64)
+    # D: softplus(-(r - mean f)) + softplus(f - mean r), mean f = -0.5, mean r = 1.25
+    want = (math.log1p(math.exp(-2.5)) + math.log1p(math.exp(-1.0))) / 2 \
+        + (math.log1p(math.exp(-2.25)) + math.log1p(math.exp(-1.25))) / 2
+    assert mod.ragan_d(r, f).item() == pytest.approx(want, rel=1e-12)
+    assert mod.ragan_g(r, f).item() == pytest.approx(want, rel=1e-12)  # roles swapped
+
+
+def test_a_g_loss_that_sees_real_gets_d_of_a_fresh_real_batch():
+    """The relativistic G loss is called with D(real); without g_sees_real, G's step draws no real batch."""
+    import torch
+
+    from harness.parts import LOSSES, LossPair
+    from harness.trainer import resolve_run, setup
+
+    calls = []
+    LOSSES.register("test-sees-real", LossPair(lambda r, f: (r - f).mean(), lambda f, r: calls.append((f, r)) or
+                                               (f - r.mean()).mean(), g_sees_real=True), replace=True)
+    for loss, want in (("test-sees-real", 1), ("wasserstein", 0)):
+        spec = resolve_run("wgan", "ring8", 0, {"loss": loss, "constraint": "none", "n_dis": 1, "batch_size": 8,
+                                                "steps": 2, "g_hidden": 8, "d_hidden": 8, "n_eval": 100})
+        state = setup(spec, torch.device("cpu")).state
+        drawn = []
+        calls.clear()
+        real = state.real
+        state.real = lambda: drawn.append(1) or real()
+        state.step = 1
+        state.g_step(probe=False)
+        assert len(drawn) == want and len(calls) == want
+        if want:
+            f, r = calls[0]
+            assert f.shape == r.shape == (8,)

@@ -1,6 +1,9 @@
 """Loss pairs on raw discriminator outputs (logits / critic values).
 
-Each pair is (d_loss(d_real, d_fake), g_loss(d_fake)); both return scalars to minimise.
+Each pair is (d_loss(d_real, d_fake), g_loss(d_fake)); both return scalars to minimise. A pair whose
+G loss also needs D's outputs on real data (relativistic losses: Jolicoeur-Martineau 2018) sets
+``g_sees_real``: the loop then draws a real batch for each G step (from the run's data stream) and
+calls g_loss(d_fake, d_real).
 """
 from __future__ import annotations
 
@@ -18,8 +21,9 @@ Tensor = torch.Tensor
 @dataclass(frozen=True)
 class LossPair:
     d: Callable[[Tensor, Tensor], Tensor]
-    g: Callable[[Tensor], Tensor]
+    g: Callable[..., Tensor]  # g(d_fake), or g(d_fake, d_real) with g_sees_real
     description: str = ""
+    g_sees_real: bool = False
 
 
 def bce_d(d_real: Tensor, d_fake: Tensor) -> Tensor:
