@@ -30,12 +30,11 @@ table says so; their outcome is measured all the same.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -44,6 +43,7 @@ from torch import nn
 from .data import DATASETS, Dataset, Evaluator
 from .errors import HarnessError
 from .nets import NETS
+from .rng import default_dtype
 
 H = 0.2  # the step size (learning rate) of both players
 STEPS = 600  # G steps of the trajectory from START
@@ -182,14 +182,8 @@ def closed_form(cfg: Mapping[str, Any]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the harness's loop
-@contextlib.contextmanager
-def _float64() -> Iterator[None]:
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(prev)
+def _float64():
+    return default_dtype(torch.float64)
 
 
 class Loop:

@@ -66,3 +66,14 @@ def normal(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | 
 
 def uniform(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
     return torch.rand(shape, generator=gen).to(device)
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """torch's default dtype set to `dtype` for the duration (float64 checks and the Dirac-GAN)."""
+    prev = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(prev)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from harness import cli
+from harness.rng import default_dtype
 from harness.runs import load_evaluations, load_history, read_json
 from harness.suite import run_specs
 from harness.trainer import resolve_run, train
@@ -17,12 +18,8 @@ SMALL = {"steps": 12, "batch_size": 32, "log_every": 4, "eval_every": 6, "n_eval
 
 @pytest.fixture
 def float64():
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
+    with default_dtype(torch.float64):
         yield
-    finally:
-        torch.set_default_dtype(prev)
 
 
 def _same_run(a, b, tol=1e-10, spec_equal=True):
