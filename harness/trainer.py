@@ -35,6 +35,7 @@ from .metrics import METRICS
 from .nets import build_networks
 from .nets.pack import unpacked
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
+from .parts.penalties import Draws
 from .resolve import check_device, make_dataset, make_evaluator, resolve_run  # noqa: F401  (resolve_run re-exported)
 from .rng import Streams, normal, seeded_global
 from .errors import HarnessError
@@ -207,9 +208,15 @@ class _State:
             d_fake = self.D(fake)
         loss = self.loss.d(d_real, d_fake)
         d_net, (x_in, fake_in) = unpacked(self.D, x, fake)  # a packed D's penalty is on its packs
-        pen = self.penalty(d_net, x_in, fake_in, self.streams["penalty"])
+        pen = self.penalty(d_net, x_in, fake_in, self.penalty_context(self.streams["penalty"]))
         total = loss if pen is None else loss + self.cfg.penalty_weight * pen
         return loss, pen, total
+
+    d_index: int = field(default=0, init=False)  # the D step within the current G step (0 .. n_dis - 1)
+
+    def penalty_context(self, gens) -> Draws:
+        """The penalty's Draws: its stream(s), the G step and the run's D step being taken."""
+        return Draws(gens, step=self.step, d_step=(self.step - 1) * self.cfg.n_dis + self.d_index + 1)
 
     def after_d_step(self) -> None:
         self.constraint.after_step(self.D, self.cfg.clip_value)
@@ -278,8 +285,10 @@ class _State:
         simultaneous = self.cfg.update == "simultaneous"
         n_d_only = self.cfg.n_dis - 1 if simultaneous else self.cfg.n_dis
         for i in range(n_d_only):
+            self.d_index = i
             self.d_step(probe and not simultaneous and i == n_d_only - 1)
         if simultaneous:
+            self.d_index = self.cfg.n_dis - 1
             self.simultaneous_step(probe)
         else:
             self.g_step(probe)

@@ -48,7 +48,6 @@ from .errors import HarnessError
 from .nets.base import resolve_arch
 from .nets.mlp import MLPDiscriminator, MLPGenerator
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
-from .parts.penalties import Draws
 from .probes import layer_name
 from .resolve import check_device, make_dataset
 from .rng import normal
@@ -316,7 +315,7 @@ class _StackedState(_State):
         if d_fake is None:
             d_fake = self.D(fake)
         loss = self.loss_d(d_real, d_fake)
-        pen = self.penalty(self.D, x, fake, Draws([m.state.streams["penalty"] for m in self.members]))
+        pen = self.penalty(self.D, x, fake, self.penalty_context([m.state.streams["penalty"] for m in self.members]))
         total = loss if pen is None else loss + self.cfg.penalty_weight * pen
         return loss, pen, total
 

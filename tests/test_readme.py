@@ -113,3 +113,35 @@ def test_a_g_loss_that_sees_real_gets_d_of_a_fresh_real_batch():
         if want:
             f, r = calls[0]
             assert f.shape == r.shape == (8,)
+
+
+def test_readme_lazy_r1_plugin_penalises_every_16th_d_step_with_16_times_the_weight(tmp_path, monkeypatch):
+    """Issue 19: lazy R1 as a README plugin: counted D steps (32 G steps x 1 D step: R1 at D steps 16
+    and 32 only, each 16 x R1), run by `gan-harness run --plugin`."""
+    import json
+
+    import harness.plugins
+    from harness.cli import main
+    from harness.parts.penalties import Draws, r1_penalty
+
+    (block,) = [b for b in python_blocks() if b.startswith("# lazy_r1.py")]
+    (tmp_path / "lazy_r1.py").write_text(block)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(harness.plugins, "LOADED", [])
+    argv = ["run", "--plugin", "lazy_r1.py", "--variants", "vanilla", "--setting", "authors", "--set",
+            "penalty=lazy-r1", "--datasets", "ring8", "--seeds", "0,1", "--steps", "32", "--set", "eval_every=0",
+            "--set", "n_eval=300", "--set", "n_w1=100", "--set", "noise_banks=0", "--set", "log_every=1",
+            "--set", "g_hidden=16", "--set", "d_hidden=16", "--vectorize", "--out", "runs", "--no-report", "--quiet"]
+    assert main(argv) == 0
+    history = [json.loads(line) for line in (tmp_path / "runs/vanilla/ring8/seed-0/history.jsonl").open()]
+    with_penalty = [h["step"] for h in history if h.get("penalty") is not None]
+    assert with_penalty == [16, 32]
+    import torch
+    from torch import nn
+
+    pen = harness.parts.PENALTIES.get("lazy-r1")
+    d = nn.Linear(2, 1)
+    x = torch.randn(8, 2)
+    assert pen(d, x, x, Draws(torch.Generator(), step=3, d_step=3)) is None
+    assert pen(d, x, x, Draws(torch.Generator(), step=16, d_step=16)).item() == pytest.approx(
+        16 * r1_penalty(d, x, x, torch.Generator()).item(), rel=1e-6)

@@ -372,3 +372,22 @@ def test_every_registered_loss_pair_is_applied_per_member_by_vmap(name):
     for k in range(3):
         assert d[k].item() == pytest.approx(pair.d(r[k], f[k]).item(), rel=1e-12)
         assert g[k].item() == pytest.approx(pair.g(*(a[k] for a in g_args)).item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("vectorize", [False, True])
+def test_a_penalty_is_told_the_g_step_and_the_runs_d_step(tmp_path, vectorize):
+    """Counted steps: 2 G steps x 3 D steps give the penalty d_step 1..6 and step 1, 1, 1, 2, 2, 2,
+    in a separate run and in a seed-stacked group alike."""
+    from harness.parts import PENALTIES
+    from harness.parts.penalties import batched
+
+    seen = []
+    PENALTIES.register("test-spy", batched(lambda d, real, fake, draws: seen.append((draws.step, draws.d_step))),
+                       replace=True)
+    specs = [resolve_run("vanilla", "ring8", s, {**SMALL, "steps": 2, "n_dis": 3, "penalty": "test-spy",
+                                                 "eval_every": 0, "noise_banks": 0}) for s in (0, 1)]
+    if vectorize:
+        train_group(specs, [tmp_path / str(s.seed) for s in specs])
+    else:
+        train(specs[0], tmp_path / "0")
+    assert seen == [(1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (2, 6)]

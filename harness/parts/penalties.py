@@ -23,12 +23,15 @@ Tensor = torch.Tensor
 
 
 class Draws:
-    """The random draws of a part: from one generator (one run), or for K stacked members from
-    one generator each, stacked on a leading member axis."""
+    """A penalty's context: its random draws, from one generator (one run) or for K stacked members
+    from one generator each, stacked on a leading member axis; and where the run is: `step`, the G
+    step being taken, and `d_step`, the run's D step being taken (both from 1; 0 outside the loop),
+    e.g. for a penalty applied every k-th D step (lazy regularisation)."""
 
-    def __init__(self, gens: Union[torch.Generator, Sequence[torch.Generator]]):
+    def __init__(self, gens: Union[torch.Generator, Sequence[torch.Generator]], step: int = 0, d_step: int = 0):
         self.gens = None if isinstance(gens, torch.Generator) else list(gens)
         self.gen = gens if isinstance(gens, torch.Generator) else None
+        self.step, self.d_step = step, d_step
 
     @property
     def sample_axis(self) -> int:
