@@ -66,6 +66,8 @@ class Config:
     loss: str = _opt("nonsaturating", "loss pair", choices="loss")
     penalty: str = _opt("none", "penalty on D", choices="penalty")
     penalty_weight: float = _opt(10.0, "penalty weight (lambda of WGAN-GP, gamma of R1)", _non_negative)
+    instance_noise: float = _opt(0.0, "instance noise: D sees real and fake samples plus sigma N(0, I), this sigma "
+                                 "(Sonderby et al. 2017; 0: none)", _non_negative, recorded_at_default=False)
     constraint: str = _opt("none", "constraint on D", choices="constraint")
     clip_value: float = _opt(0.01, "weight-clipping bound for constraint=clip", _positive)
     n_dis: int = _opt(1, "D steps per G step", _positive)

@@ -183,10 +183,11 @@ class _State:
         return self.loss.g(d_fake) if d_real is None else self.loss.g(d_fake, d_real)
 
     def d_on_real_for_g(self, x: torch.Tensor | None = None) -> torch.Tensor | None:
-        """D(real) for a G loss that sees it (LossPair.g_sees_real): on `x`, or on a fresh real batch."""
+        """D(real) for a G loss that sees it (LossPair.g_sees_real): on `x` (as D is shown it), or on a
+        fresh real batch."""
         if not self.loss.g_sees_real:
             return None
-        return self.D(self.real() if x is None else x)
+        return self.D(self.d_in(self.real()) if x is None else x)
 
     def record_grad_norms(self, which: str) -> None:
         """Parameter-gradient norms of D ("d") or G ("g") for the probe record."""
@@ -208,15 +209,29 @@ class _State:
             d_fake = self.D(fake)
         loss = self.loss.d(d_real, d_fake)
         d_net, (x_in, fake_in) = unpacked(self.D, x, fake)  # a packed D's penalty is on its packs
-        pen = self.penalty(d_net, x_in, fake_in, self.penalty_context(self.streams["penalty"]))
+        pen = self.penalty(d_net, x_in, fake_in, self.penalty_context())
         total = loss if pen is None else loss + self.cfg.penalty_weight * pen
         return loss, pen, total
 
     d_index: int = field(default=0, init=False)  # the D step within the current G step (0 .. n_dis - 1)
 
-    def penalty_context(self, gens) -> Draws:
+    def penalty_streams(self) -> Any:
+        """The stream of D's regularisers (the penalty's draws, instance noise); a stacked state: one per member."""
+        return self.streams["penalty"]
+
+    def penalty_context(self) -> Draws:
         """The penalty's Draws: its stream(s), the G step and the run's D step being taken."""
-        return Draws(gens, step=self.step, d_step=(self.step - 1) * self.cfg.n_dis + self.d_index + 1)
+        return Draws(self.penalty_streams(), step=self.step,
+                     d_step=(self.step - 1) * self.cfg.n_dis + self.d_index + 1)
+
+    def d_in(self, x: torch.Tensor) -> torch.Tensor:
+        """What D is shown of a batch: x itself, or with instance_noise = sigma > 0, x + sigma N(0, I)
+        per sample (Sonderby et al. 2017), real and fake alike, drawn from the penalty stream."""
+        sigma = self.cfg.instance_noise
+        if not sigma:
+            return x
+        draws = Draws(self.penalty_streams())
+        return x + sigma * draws.normal(tuple(x.shape[draws.sample_axis:]), x.device).to(x.dtype)
 
     def after_d_step(self) -> None:
         self.constraint.after_step(self.D, self.cfg.clip_value)
@@ -225,7 +240,7 @@ class _State:
         x, z = self.real(), self.noise()
         with torch.no_grad():
             fake = self.generate_fake(z)
-        loss, pen, total = self.d_objective(x, fake)
+        loss, pen, total = self.d_objective(self.d_in(x), self.d_in(fake))
         self.opt_d.zero_grad(set_to_none=True)
         self.reduce(total).backward()
         self._record_d(x, fake, loss, pen, total, probe)
@@ -243,7 +258,7 @@ class _State:
         z = self.noise()
         self.D.requires_grad_(False)
         try:
-            loss_g = self.g_loss(self.D(self.generate_fake(z)), self.d_on_real_for_g())
+            loss_g = self.g_loss(self.D(self.d_in(self.generate_fake(z))), self.d_on_real_for_g())
             self.opt_g.zero_grad(set_to_none=True)
             self.reduce(loss_g).backward()
         finally:
@@ -261,9 +276,10 @@ class _State:
         gradient of its loss are both taken at the current (G, D) before either optimiser steps."""
         x, z = self.real(), self.noise()
         fake = self.generate_fake(z)
-        d_fake = self.D(fake)
-        loss, pen, total = self.d_objective(x, fake.detach(), d_fake=d_fake)
-        loss_g = self.g_loss(d_fake, self.d_on_real_for_g(x))
+        x_in, fake_in = self.d_in(x), self.d_in(fake)  # what D is shown (instance noise)
+        d_fake = self.D(fake_in)
+        loss, pen, total = self.d_objective(x_in, fake_in.detach(), d_fake=d_fake)
+        loss_g = self.g_loss(d_fake, self.d_on_real_for_g(x_in))
         d_params = [p for p in self.D.parameters() if p.requires_grad]
         g_params = [p for p in self.G.parameters() if p.requires_grad]
         grads_d = torch.autograd.grad(self.reduce(total), d_params, retain_graph=True)

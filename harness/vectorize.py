@@ -315,11 +315,14 @@ class _StackedState(_State):
         if d_fake is None:
             d_fake = self.D(fake)
         loss = self.loss_d(d_real, d_fake)
-        pen = self.penalty(self.D, x, fake, self.penalty_context([m.state.streams["penalty"] for m in self.members]))
+        pen = self.penalty(self.D, x, fake, self.penalty_context())
         total = loss if pen is None else loss + self.cfg.penalty_weight * pen
         return loss, pen, total
 
     # the loop is _State's; what differs for K stacked members are these hooks
+    def penalty_streams(self) -> list[torch.Generator]:
+        return [m.state.streams["penalty"] for m in self.members]
+
     def reduce(self, loss: Tensor) -> Tensor:
         return loss.sum()  # member k's parameters get the gradient of member k's loss
 

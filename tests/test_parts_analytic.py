@@ -287,3 +287,41 @@ def test_input_gradient_probe_measures_real_and_fake_points_separately():
     assert s["critic_gap"] == pytest.approx((13.25 - 16.29) / 6, rel=1e-6)
     # interpolates a x_r + (1 - a) x_g: by convexity each norm is at most max(||x_r||, ||x_g||)
     assert 0 <= s["input_grad_interp"] <= (4 + 2 + 3) / 3 + 1e-6
+
+
+# ----------------------------------------------------------------------------------------- instance noise
+def test_instance_noise_shows_d_real_and_fake_plus_sigma_times_the_penalty_streams_normals():
+    """A counted D step and G step (Sonderby et al. 2017): D sees x + sigma eps_r and G(z) + sigma eps_f,
+    eps from the run's penalty stream in that order; G's step shows D G(z) + sigma eps. The mutants
+    (noise on one side only, or sigma^2 for sigma) give other inputs."""
+    from harness.rng import generator
+    from harness.trainer import resolve_run, setup
+
+    sigma, b = 0.5, 6
+    spec = resolve_run("vanilla", "ring8", 3, {"instance_noise": sigma, "batch_size": b, "steps": 2, "g_hidden": 8,
+                                               "d_hidden": 8, "n_eval": 100})
+    state = setup(spec, torch.device("cpu")).state
+    x, fake = torch.randn(b, 2), torch.randn(b, 2)
+    state.real = lambda: x
+    G = state.G
+    state.generate_fake = lambda z: fake + 0.0 * G(z)  # G's values, with G's graph for its step
+    seen = []
+    state.D.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    state.step = 1
+    state.d_step(probe=False)
+    state.g_step(probe=False)
+    g = generator(3, "penalty")
+    eps = [torch.randn((b, 2), generator=g) for _ in range(3)]
+    assert len(seen) == 3
+    torch.testing.assert_close(seen[0], x + sigma * eps[0])  # D step: real, then fake
+    torch.testing.assert_close(seen[1], fake + sigma * eps[1])
+    torch.testing.assert_close(seen[2], fake + sigma * eps[2])  # G step: fake only
+    assert not torch.allclose(seen[0], x) and not torch.allclose(seen[1], fake + sigma ** 2 * eps[1])
+
+
+def test_no_instance_noise_by_default_and_the_config_record_is_unchanged():
+    from harness.trainer import resolve_run
+
+    spec = resolve_run("vanilla", "ring8", 0, {})
+    assert spec.config.instance_noise == 0.0 and "instance_noise" not in spec.to_dict()["config"]
+    assert "instance_noise" in resolve_run("vanilla", "ring8", 0, {"instance_noise": 0.1}).to_dict()["config"]
