@@ -12,14 +12,19 @@ players, float64) and reports:
   form below (where the update is differentiable at the equilibrium);
 - the outcome of a trajectory from (1, 0.5): converges (distance to the equilibrium below 1 % of the
   start), diverges (above twice the start, or not finite) or oscillates (neither);
-- the paper's verdict for the method (Lemmas 3.2-3.7 and Fig. 3), or "-" for a row the paper has not.
+- the paper's verdict for the method (its Sec. 3: unregularised GAN and WGAN, and WGAN-GP, with a finite
+  number of D steps do not converge; instance noise and zero-centred penalties do; consensus
+  optimisation: Mescheder, Nowozin and Geiger 2017), or "-" for a row the paper has not.
 
 Closed form, in (theta, psi), for a loss whose linearisation at 0 has slope a (= |f'(0)|: 1/2 for the
 GAN's log-loss, 1 for WGAN; SLOPES) and a penalty of curvature c in psi (R1 and R2:
 the weight gamma, since ||grad_x D|| = |psi| everywhere; none, and WGAN-LP near 0: 0). With d = 1 - h c:
 
-- simultaneous updates:  J = [[1, h a], [-h a, d]]; for c = 0 the eigenvalues are 1 +- i h a, of
-  modulus sqrt(1 + h^2 a^2) > 1 (Mescheder et al. 2018, Sec. 3);
+- simultaneous updates:  J = [[1, h a], [-h a, d]] = I + h M with M = [[0, a], [-a, -c]]; for c = 0
+  the eigenvalues are 1 +- i h a, of modulus sqrt(1 + h^2 a^2) > 1 (Mescheder et al. 2018, Sec. 3);
+- consensus optimisation (Mescheder et al. 2017), simultaneous with gamma grad (1/2)||F||^2 taken
+  off: J = I + h (M - gamma M^T M); for c = 0, M^T M = a^2 I and the modulus is
+  sqrt((1 - h gamma a^2)^2 + h^2 a^2) < 1 for small h;
 - alternating, k D steps then one G step: with S = 1 + d + ... + d^(k-1),
   J = [[1 - h^2 a^2 S, h a d^k], [-h a S, d^k]]; for c = 0 its determinant is 1 and the eigenvalues
   lie on the unit circle while |trace| < 2: a bounded orbit, never convergence.
@@ -141,29 +146,32 @@ class Method:
 
 NOT_CONVERGE = "does not converge"
 METHODS: tuple[Method, ...] = (
-    Method("GAN, simultaneous", "vanilla", {"update": "simultaneous"}, NOT_CONVERGE + " (Lemma 3.2)"),
-    Method("GAN, alternating", "vanilla", {}, NOT_CONVERGE + " (Lemma 3.3)"),
-    Method("GAN, alternating, 5 D steps", "vanilla", {"n_dis": 5}, NOT_CONVERGE + " (Lemma 3.3)"),
-    Method("WGAN, simultaneous", "wgan", {"update": "simultaneous"}, NOT_CONVERGE + " (Lemma 3.4)"),
-    Method("WGAN, alternating", "wgan", {}, NOT_CONVERGE + " (Lemma 3.4)"),
+    Method("GAN, simultaneous", "vanilla", {"update": "simultaneous"}, NOT_CONVERGE),
+    Method("GAN, alternating", "vanilla", {}, NOT_CONVERGE),
+    Method("GAN, alternating, 5 D steps", "vanilla", {"n_dis": 5}, NOT_CONVERGE),
+    Method("WGAN, simultaneous", "wgan", {"update": "simultaneous"}, NOT_CONVERGE),
+    Method("WGAN, alternating", "wgan", {}, NOT_CONVERGE),
     Method("WGAN, clipping 1, alternating", "wgan", {"constraint": "clip", "clip_value": 1.0},
-           NOT_CONVERGE + " (Lemma 3.4)"),
+           NOT_CONVERGE),
     Method("WGAN-GP (lambda 1), alternating", "wgan-gp", {"penalty": "gp", "penalty_weight": 1.0},
-           NOT_CONVERGE + " (Lemma 3.5)", smooth=False),
+           NOT_CONVERGE, smooth=False),
     Method("WGAN-LP (lambda 1), alternating", "wgan", {"penalty": "lp", "penalty_weight": 1.0}),
     Method("DRAGAN (lambda 1), alternating", "vanilla", {"penalty": "dragan", "penalty_weight": 1.0}, smooth=False),
     Method("SN-GAN (hinge), alternating", "sngan", {"constraint": "spectral_norm"}, smooth=False),
     Method("GAN + R1 (gamma 1), simultaneous", "vanilla", {"update": "simultaneous", "penalty": "r1",
-                                                            "penalty_weight": 1.0}, "converges (Lemma 3.7)"),
+                                                            "penalty_weight": 1.0}, "converges"),
     Method("GAN + R1 (gamma 1), alternating", "vanilla", {"penalty": "r1", "penalty_weight": 1.0},
-           "converges (Lemma 3.7)"),
+           "converges"),
     Method("GAN + R2 (gamma 1), simultaneous", "vanilla", {"update": "simultaneous", "penalty": "r2",
-                                                            "penalty_weight": 1.0}, "converges (Lemma 3.7)"),
+                                                            "penalty_weight": 1.0}, "converges"),
     Method("WGAN + R1 (gamma 1), alternating", "wgan", {"penalty": "r1", "penalty_weight": 1.0}),
+    Method("GAN, consensus optimisation (gamma 1)", "vanilla", {"update": "consensus", "consensus_weight": 1.0},
+           "converges (Mescheder et al. 2017)"),
+    Method("WGAN, consensus optimisation (gamma 1)", "wgan", {"update": "consensus", "consensus_weight": 1.0}),
     # instance noise makes the update stochastic: no Jacobian of one draw; 1,024 samples a batch keep
     # the noise of the gradient small beside its expectation, which the paper analyses
     Method("GAN + instance noise (sigma 1), alternating", "vanilla", {"instance_noise": 1.0, "batch_size": 1024},
-           "converges (Lemma 3.6)", smooth=False, no_jacobian="stochastic update (instance noise)"),
+           "converges", smooth=False, no_jacobian="stochastic update (instance noise)"),
 )
 
 
@@ -178,11 +186,16 @@ def closed_form(cfg: Mapping[str, Any]) -> np.ndarray:
     h, a, k = float(cfg["lr_d"]), SLOPES[cfg["loss"]], int(cfg["n_dis"])
     if float(cfg["lr_g"]) != h:
         raise HarnessError("dirac: the closed form assumes one step size for both players")
-    d = 1.0 - h * curvature(cfg)
-    if cfg["update"] == "simultaneous":
+    c = curvature(cfg)
+    d = 1.0 - h * c
+    if cfg["update"] in ("simultaneous", "consensus"):
         if k != 1:
             raise HarnessError("dirac: the closed form of simultaneous updates is for n_dis = 1")
-        return np.array([[1.0, h * a], [-h * a, d]])
+        m = np.array([[0.0, a], [-a, -c]])  # the linearised descent field F(x) = M x
+        if cfg["update"] == "simultaneous":
+            return np.eye(2) + h * m
+        # consensus: x + h (F - gamma grad (1/2)||F||^2) = x + h (M - gamma M^T M) x
+        return np.eye(2) + h * (m - float(cfg["consensus_weight"]) * m.T @ m)
     s = sum(d ** j for j in range(k))
     return np.array([[1.0 - (h * a) ** 2 * s, h * a * d ** k], [-h * a * s, d ** k]])
 
@@ -207,7 +220,7 @@ class Loop:
     @property
     def cfg(self) -> dict[str, Any]:
         return {k: getattr(self.spec.config, k) for k in ("lr_g", "lr_d", "loss", "n_dis", "update", "penalty",
-                                                         "penalty_weight")}
+                                                         "penalty_weight", "consensus_weight")}
 
     def point(self) -> tuple[float, float]:
         return self.state.G.theta.item(), _psi_param(self.state.D).item()
@@ -390,8 +403,8 @@ def _markdown(rows: Sequence[Mapping[str, Any]], commit: str) -> str:
         "# Dirac-GAN: which training methods converge?", "",
         f"Found, of {len(rows)} methods trained by the harness's own loop: {found}. The measured update "
         f"Jacobians match the closed forms to {worst:.1e} (largest entry error over {len(smooth)} differentiable "
-        f"rows), and {agree} of {len(checked)} outcomes agree with the verdicts of Mescheder, Geiger and "
-        "Nowozin (2018).", "",
+        f"rows), and {agree} of {len(checked)} outcomes agree with the published verdicts (Mescheder, Geiger and "
+        "Nowozin 2018; consensus optimisation: Mescheder, Nowozin and Geiger 2017).", "",
         "Model: data a point mass at 0, G(z) = theta, D(x) = psi x (Mescheder et al. 2018, Sec. 2.2; reference "
         "code LMescheder/GAN_stability); equilibrium (0, 0). Each row is a harness variant with the "
         f"overrides its name gives, trained by harness.trainer (its loss pair, penalty, constraint and update "
@@ -400,7 +413,7 @@ def _markdown(rows: Sequence[Mapping[str, Any]], commit: str) -> str:
         "of the loop's own update map, beside the closed form (harness/dirac.py); a spectral radius above 1 "
         "diverges, 1 orbits, below 1 converges. Outcome: from (1, 0.5) after "
         f"{STEPS} G steps, converges (distance below {CONVERGED:g} of the start), diverges (above {DIVERGED:g}x) "
-        "or oscillates; the final distance in brackets. Paper: the paper's lemma for the method; - where the "
+        "or oscillates; the final distance in brackets. Paper: the paper's verdict for the method; - where the "
         "paper has no such row.", "",
         table_markdown(rows), "",
         "![Dirac-GAN fields and trajectories](dirac.png)", "",

@@ -71,7 +71,10 @@ class Config:
     constraint: str = _opt("none", "constraint on D", choices="constraint")
     clip_value: float = _opt(0.01, "weight-clipping bound for constraint=clip", _positive)
     n_dis: int = _opt(1, "D steps per G step", _positive)
-    update: str = _opt("alternating", "alternating or simultaneous updates", choices="update")
+    update: str = _opt("alternating", "alternating or simultaneous updates, or consensus optimisation (simultaneous, "
+                       "each player's gradient plus consensus_weight x the gradient of (1/2) ||both gradients||^2; "
+                       "Mescheder et al. 2017)", choices="update")
+    consensus_weight: float = _opt(1.0, "gamma of update=consensus", _non_negative, recorded_at_default=False)
     # optimisers
     optimizer: str = _opt("adam", "optimiser for both players", choices="optimizer")
     lr_g: float = _opt(2e-4, "generator learning rate", _positive)
@@ -117,7 +120,7 @@ EXECUTION_FIELDS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if not f.
 #: fields left out of the config record and fingerprint while at their default (see _opt)
 UNRECORDED_AT_DEFAULT: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if not f.metadata["recorded_at_default"])
 
-UPDATES = ("alternating", "simultaneous")
+UPDATES = ("alternating", "simultaneous", "consensus")
 LR_SCHEDULES = ("constant", "linear")
 
 

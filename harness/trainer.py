@@ -282,8 +282,15 @@ class _State:
         loss_g = self.g_loss(d_fake, self.d_on_real_for_g(x_in))
         d_params = [p for p in self.D.parameters() if p.requires_grad]
         g_params = [p for p in self.G.parameters() if p.requires_grad]
-        grads_d = torch.autograd.grad(self.reduce(total), d_params, retain_graph=True)
-        grads_g = torch.autograd.grad(self.reduce(loss_g), g_params)
+        consensus = self.cfg.update == "consensus"
+        grads_d = torch.autograd.grad(self.reduce(total), d_params, retain_graph=True, create_graph=consensus)
+        grads_g = torch.autograd.grad(self.reduce(loss_g), g_params, create_graph=consensus)
+        if consensus:  # Mescheder et al. 2017: both gradients plus gamma grad (1/2) ||(grad_d, grad_g)||^2
+            reg = 0.5 * sum(g.pow(2).sum() for g in (*grads_d, *grads_g))
+            extra = torch.autograd.grad(reg, d_params + g_params, allow_unused=True)
+            gamma = self.cfg.consensus_weight
+            both = [g.detach() + (gamma * e if e is not None else 0.0) for g, e in zip((*grads_d, *grads_g), extra)]
+            grads_d, grads_g = both[:len(grads_d)], both[len(grads_d):]
         for p, g in zip(d_params, grads_d):
             p.grad = g
         for p, g in zip(g_params, grads_g):
@@ -298,7 +305,7 @@ class _State:
 
     def iteration(self, probe: bool) -> None:
         """One G step and its n_dis D steps."""
-        simultaneous = self.cfg.update == "simultaneous"
+        simultaneous = self.cfg.update in ("simultaneous", "consensus")
         n_d_only = self.cfg.n_dis - 1 if simultaneous else self.cfg.n_dis
         for i in range(n_d_only):
             self.d_index = i

@@ -125,11 +125,15 @@ def test_closed_forms_known_values():
     assert np.linalg.det(alt) == pytest.approx(1.0) and np.abs(np.linalg.eigvals(alt)) == pytest.approx([1.0, 1.0])
     r1 = closed_form({**base, "penalty": "r1", "penalty_weight": 1.0})
     assert np.linalg.eigvals(r1) == pytest.approx([0.9, 0.9], abs=1e-6)
+    # consensus, gamma 1, on the GAN: I + h (M - M^T M), M^T M = a^2 I: eigenvalues 1 - 0.05 +- 0.1i
+    cons = closed_form({**base, "update": "consensus", "consensus_weight": 1.0})
+    assert sorted(np.linalg.eigvals(cons), key=lambda z: z.imag) == pytest.approx([0.95 - 0.1j, 0.95 + 0.1j])
 
 
 def test_every_outcome_matches_the_papers_verdict(table):
     """Mescheder et al. 2018: unregularised GAN and WGAN (simultaneous or alternating) and WGAN-GP do
-    not converge on the Dirac-GAN; zero-centred penalties (R1, R2) and instance noise do."""
+    not converge on the Dirac-GAN; zero-centred penalties (R1, R2) and instance noise do, and so does
+    consensus optimisation (Mescheder et al. 2017)."""
     judged = [r for r in table if r["paper"] != "-"]
     assert len(judged) >= 10 and all(r["agrees"] == "yes" for r in judged), \
         [(r["method"], r["outcome"], r["paper"]) for r in judged if r["agrees"] != "yes"]
@@ -139,6 +143,7 @@ def test_every_outcome_matches_the_papers_verdict(table):
     assert outcome["WGAN, alternating"] == "oscillates"
     assert outcome["GAN + instance noise (sigma 1), alternating"] == "converges"
     assert outcome["GAN, alternating"] == "oscillates"  # the same without the noise
+    assert outcome["GAN, consensus optimisation (gamma 1)"] == "converges"
 
 
 def test_a_flipped_r1_sign_is_caught_by_the_table():
@@ -162,10 +167,10 @@ def test_run_suite_dirac_writes_the_table_figure_and_json(tmp_path, capsys):
 
     assert cli.main(["run", "--suite", "dirac", "--report-out", str(tmp_path / "d")]) == 0
     md = (tmp_path / "d" / "dirac.md").read_text()
-    assert md.splitlines()[2].startswith("Found, of 15 methods trained by the harness's own loop: 5 converge (GAN + R1")
+    assert md.splitlines()[2].startswith("Found, of 17 methods trained by the harness's own loop: 7 converge (GAN + R1")
     assert "| WGAN, simultaneous | 1.0000 - 0.2000i, 1.0000 + 0.2000i |" in md
     assert (tmp_path / "d" / "dirac.png").read_bytes()[:4] == b"\x89PNG"
     rows = json.loads((tmp_path / "d" / "dirac.json").read_text())["rows"]
-    assert len(rows) == 15 and len(rows[0]["trajectory"]) == 121  # 600 steps, every 5th point
+    assert len(rows) == 17 and len(rows[0]["trajectory"]) == 121  # 600 steps, every 5th point
     assert cli.main(["run", "--suite", "dirac", "--seeds", "0"]) == 2
     assert "--suite dirac has a fixed protocol" in capsys.readouterr().err

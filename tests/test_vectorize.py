@@ -60,6 +60,7 @@ def _same_run(a, b, tol=1e-10, spec_equal=True):
     ("sngan", {"lr_schedule": "linear"}, "2d"),  # a power-iteration u per member
     ("vanilla", {"update": "simultaneous", "n_dis": 2}, "2d"),
     ("vanilla", {"instance_noise": 0.3}, "2d"),  # each member's noise from its own penalty stream
+    ("wgan-gp", {"update": "consensus", "consensus_weight": 0.5}, "2d"),  # double backprop, penalty included
 ])
 def test_each_member_is_its_separate_run(tmp_path, float64, variant, extra, setting):
     specs = [resolve_run(variant, "ring8", seed, {**SMALL, **extra}, setting=setting) for seed in (0, 3)]
