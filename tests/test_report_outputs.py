@@ -810,6 +810,25 @@ def test_the_first_paragraph_names_the_best_and_the_failing_variants_with_number
     assert "WGAN (" not in first  # 6 of 8: not failing
 
 
+COMMITTED_DOCS = sorted([*(Path(__file__).resolve().parents[1] / "reports").rglob("report.md"),
+                         *(Path(__file__).resolve().parents[1] / "reports").rglob("tune.md"),
+                         *(Path(__file__).resolve().parents[1] / "reports").rglob("dirac.md")])
+
+
+@pytest.mark.parametrize("path", COMMITTED_DOCS, ids=lambda p: p.relative_to(p.parents[2]).as_posix())
+def test_every_committed_report_opens_with_what_was_found_and_its_html_is_small(path):
+    """Issue 20 on the reports as committed: the paragraph under the title says what was found, with
+    numbers (best and failing variants, or each method's outcome); report.html stays under 400 KB."""
+    first = path.read_text().split("\n\n")[1]
+    assert re.match(r"(Found|[\w-]+ \()", first), first[:200]
+    assert re.search(r"\b(best|highest mean|converge)", first), first[:300]
+    assert re.search(r"\d+(\.\d+)? of \d+", first) or re.search(r"\d+ converge \(", first), first[:300]  # numbers
+    if path.name == "report.md":
+        assert "failing:" in first or "no variant failed" in first, first[:300]
+    html = path.with_name("report.html")
+    assert not html.exists() or html.stat().st_size < 400_000
+
+
 def test_the_report_cites_every_variant_and_metric(tmp_path):
     """Issue 20: no report cited the variants' papers or the metrics' sources."""
     from harness.metrics import METRICS
