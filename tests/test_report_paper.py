@@ -65,12 +65,26 @@ def test_each_column_has_one_number_of_decimals(quick, tmp_path):
     rows = [line for line in tex.splitlines() if re.match(r"^[A-Z][\w -]* &", line) and "Variant" not in line]
     w1 = [row.split(" & ")[4] for row in rows]
     means = [re.match(r"(?:\\textbf\{)?([0-9.]+)", c).group(1) for c in w1]
-    assert {len(m.split(".")[1]) for m in means} == {4}  # 0.0425 (median) -> 4 decimals, also for 0.9000
+    # issue 20: decimals from the seed spread: W1's std 0.010 -> 3 decimals (0.043 +- 0.010), also for 0.900
+    assert {len(m.split(".")[1]) for m in means} == {3}
     kl = dict((row.split(" & ")[0], row.split(" & ")[3]) for row in rows)
     assert kl["Real sample"].startswith("0.000") and "0.000133" not in tex  # the column's decimals, not its own
     # NS-GAN: one of three runs infinite -> the finite ones with a mark, explained under the table
-    assert kl["NS-GAN"].startswith("0.302{") and r"$^{\infty\,1/3}$" in kl["NS-GAN"]  # the count is kept
+    # KL's std 0.0010 -> 4 decimals; the count of infinite runs is kept
+    assert kl["NS-GAN"].startswith("0.3015{") and r"$^{\infty\,1/3}$" in kl["NS-GAN"]
     assert r"$^{\infty\,k/n}$ k of n runs scored" in tex
+
+
+def test_column_decimals_show_the_seed_spread_to_two_significant_digits():
+    """std 1.8 -> 1 decimal, 0.5 -> 2, 0.0143 -> 3, 98 -> 0: one rule per column, the median of its
+    rows' (the lower one of two); zero or missing spreads fall back to three significant digits of the
+    values (their upper median)."""
+    assert paper.column_decimals([13.2, 18.6, 9.4], [1.8, 2.0, 0.5]) == 1
+    assert paper.column_decimals([0.0158, 0.0189], [0.0102, 0.0143]) == 3
+    assert paper.column_decimals([426.0, 141.0], [98.0, 2.0]) == 0  # rows 0 and 1: the lower median
+    assert paper.column_decimals([426.0, 141.0, 324.0], [98.0, 2.0, 35.0]) == 0
+    assert paper.column_decimals([0.0425, 0.031, 0.9], [0.0, float("nan")]) == 4  # no spread: 0.0425 -> 4
+    assert paper.column_decimals([0.0425, 0.9]) == 3  # the upper median, 0.9 -> 0.900
 
 
 def test_single_runs_are_marked_not_plus_minus_na(tmp_path):

@@ -32,9 +32,15 @@ MARKS = {
 }
 
 
-def column_decimals(values: Sequence[float]) -> int:
-    """One number of decimals for a whole column: three significant digits of the median magnitude
-    of its finite values, 0 to 4."""
+def column_decimals(values: Sequence[float], spreads: Sequence[float] = ()) -> int:
+    """One number of decimals for a whole column, from the seed spread: the decimals that show each
+    row's standard deviation to two significant digits (std 1.8 -> 1, 0.0143 -> 3, 98 -> 0), the
+    (lower) median over the rows, 0 to 4. Without a positive finite spread (single runs, all seeds equal):
+    three significant digits of the median magnitude of the values."""
+    spread = sorted(max(0, min(4, 1 - math.floor(math.log10(sd)))) for sd in spreads
+                    if sd is not None and math.isfinite(sd) and sd > 0)
+    if spread:
+        return spread[(len(spread) - 1) // 2]  # the lower median: no more digits than a typical row's spread
     finite = sorted(abs(v) for v in values if v is not None and math.isfinite(v))
     if not finite:
         return 2
@@ -156,8 +162,9 @@ def estimate_width_pt(rows: Sequence[Sequence[str]], font_pt: float = 8.0, tabco
 
 def tex_main(ds: DatasetResult, analysis: Analysis) -> str:
     metrics = headline_metrics(ds.metrics)
-    decimals = {m: column_decimals([ds.cells[(k, m)].mean * display_scale(m) for k in (ds.rows or ds.all_rows)])
-                for m in metrics}
+    rows = ds.rows or ds.all_rows
+    decimals = {m: column_decimals([ds.cells[(k, m)].mean * display_scale(m) for k in rows],
+                                   [ds.cells[(k, m)].std * display_scale(m) for k in rows]) for m in metrics}
     used: list[str] = []
     body = []
     for k in ds.all_rows:
