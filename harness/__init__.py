@@ -2,7 +2,8 @@
 
 Public verbs: :func:`train` (one run), :func:`run_suite` (a grid of runs), :func:`load_runs`
 (stored runs as a DataFrame), :func:`evaluate_samples` (score any GAN's samples), and
-:func:`register_variant` for your own variants.
+:func:`register_variant` for your own variants. The engine (:class:`State`, :class:`Run`, training
+hooks :class:`Hook`) is documented in docs/ENGINE.md.
 """
 
 from .errors import HarnessError  # noqa: E402
@@ -28,6 +29,14 @@ def __getattr__(name: str):
         from . import suite as _suite
 
         return getattr(_suite, name)
+    if name in ("State", "Run"):
+        from . import trainer as _trainer
+
+        return getattr(_trainer, name)
+    if name in ("Hook", "HOOKS"):
+        from . import hooks as _hooks
+
+        return getattr(_hooks, name)
     if name == "evaluate_samples":
         from .evaluate import evaluate_samples
 
@@ -37,4 +46,4 @@ def __getattr__(name: str):
 
 __all__ = ["HarnessError", "Config", "RunSpec", "SuiteSpec", "Variant", "make_config", "load_runs",
            "load_history", "load_evaluations", "register_variant", "get_variant", "variant_names",
-           "train", "run_suite", "evaluate_samples", "resolve_run"]
+           "train", "run_suite", "evaluate_samples", "resolve_run", "State", "Run", "Hook", "HOOKS"]

@@ -15,6 +15,7 @@ import torch
 
 from .data import DATASETS, Dataset, Evaluator, canonical_dataset, get_dataset
 from .errors import HarnessError
+from .hooks import parse_hooks
 from .nets import NETS
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
 from .spec import FIELDS, LR_SCHEDULES, UPDATES, Config, RunSpec, choice_fields, make_config, unknown_key_message
@@ -44,6 +45,7 @@ def check_choices(cfg: Config) -> None:
         value, allowed = getattr(cfg, name), allowed_choices(kind)
         if value not in allowed:
             raise HarnessError(unknown_key_message(value, allowed, what=name).replace("unknown", "unknown value for", 1))
+    parse_hooks(cfg.hooks)  # names registered (by now, plugins included), parameters declared
 
 
 def dataset_defaults(name: str) -> Mapping[str, Any]:

@@ -75,6 +75,8 @@ class Config:
                        "each player's gradient plus consensus_weight x the gradient of (1/2) ||both gradients||^2; "
                        "Mescheder et al. 2017)", choices="update")
     consensus_weight: float = _opt(1.0, "gamma of update=consensus", _non_negative, recorded_at_default=False)
+    hooks: str = _opt("", "training hooks (harness.hooks), '+'-separated, each name[:key=value,...], e.g. ema or "
+                      "ema:decay=0.99 (a plugin's; '' : none)", recorded_at_default=False)
     # optimisers
     optimizer: str = _opt("adam", "optimiser for both players", choices="optimizer")
     lr_g: float = _opt(2e-4, "generator learning rate", _positive)

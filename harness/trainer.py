@@ -39,6 +39,7 @@ from .parts.penalties import Draws
 from .resolve import check_device, make_dataset, make_evaluator, resolve_run  # noqa: F401  (resolve_run re-exported)
 from .rng import Streams, normal, seeded_global
 from .errors import HarnessError
+from .hooks import Hook, build_hooks
 from .spec import Config, RunSpec
 
 
@@ -152,6 +153,18 @@ class _State:
         self.loss = LOSSES.get(cfg.loss)
         self.penalty = PENALTIES.get(cfg.penalty)
         self.constraint = CONSTRAINTS.get(cfg.constraint)
+        self.hooks: list[Hook] = build_hooks(cfg.hooks)
+        for hook in self.hooks:
+            hook.start(self)
+
+    def eval_generator(self) -> nn.Module:
+        """The G that evaluation scores: the last hook's generator that is not None (e.g. an EMA
+        copy), else the trained G."""
+        for hook in reversed(self.hooks):
+            g = hook.generator(self)
+            if g is not None:
+                return g
+        return self.G
 
     def schedule_lr(self) -> None:
         """Set both optimisers' learning rate for the G step about to run (`lr_schedule`): linear
@@ -304,17 +317,24 @@ class _State:
         self.opt_g.step()
 
     def iteration(self, probe: bool) -> None:
-        """One G step and its n_dis D steps."""
+        """One G step and its n_dis D steps, each followed by the hooks (harness.hooks)."""
         simultaneous = self.cfg.update in ("simultaneous", "consensus")
         n_d_only = self.cfg.n_dis - 1 if simultaneous else self.cfg.n_dis
+        hooks = self.hooks
         for i in range(n_d_only):
             self.d_index = i
             self.d_step(probe and not simultaneous and i == n_d_only - 1)
+            for hook in hooks:
+                hook.after_d_step(self)
         if simultaneous:
             self.d_index = self.cfg.n_dis - 1
             self.simultaneous_step(probe)
+            for hook in hooks:
+                hook.after_d_step(self)
         else:
             self.g_step(probe)
+        for hook in hooks:
+            hook.after_g_step(self)
 
     def advance(self) -> tuple[bool, bool, bool]:
         """G step `self.step` (set by the loop) with its D steps, folded into the divergence monitor;
@@ -404,7 +424,7 @@ class _Run:
         return self.state.cfg
 
     def generate(self, z: torch.Tensor) -> np.ndarray:
-        return generate(self.state.G, z, max(self.cfg.batch_size, 256), self.state.device)
+        return generate(self.state.eval_generator(), z, max(self.cfg.batch_size, 256), self.state.device)
 
     def evaluate(self, writer: runs.RunWriter) -> None:
         te = time.perf_counter()
@@ -415,7 +435,7 @@ class _Run:
         metrics, details = self.evaluator.evaluate_with_details(samples)
         self.metrics, self.metrics_step, self.samples = metrics, step, samples
         if self.cfg.checkpoint_every:  # what a resume needs to give back these samples
-            self.g_at_eval = {k: v.detach().clone() for k, v in self.state.G.state_dict().items()}
+            self.g_at_eval = {k: v.detach().clone() for k, v in self.state.eval_generator().state_dict().items()}
         self.snapshots.take(step, samples, self.state.D, self.state.device)
         self.eval_time += time.perf_counter() - te
         writer.evaluation({"step": step, "wall_time_s": time.perf_counter() - self.t0, **metrics, **details})
@@ -512,6 +532,11 @@ def loop(run: _Run, writer: runs.RunWriter, progress: bool = False, t_loop: floa
             bar.close()
 
 
+#: the engine's public names (docs/ENGINE.md): a run's training state and a run being trained
+State = _State
+Run = _Run
+
+
 # ----------------------------------------------------------------------------- resume checkpoints
 RESUME_FORMAT = "gan-harness-resume"
 RESUME_FORMAT_VERSION = 1
@@ -548,7 +573,13 @@ def resume_state(run: _Run, t_loop: float) -> dict[str, Any]:
             "snapshots": {"steps": list(snaps.steps), "samples": [torch.from_numpy(a) for a in snaps.samples],
                           "d_grid": [torch.from_numpy(a) for a in snaps.d_grid]},
             "time": {"wall_s": now - run.t0, "loop_s": now - t_loop, "eval_s": run.eval_time},
-            "resumed_at": list(run.resumed_at)}
+            "resumed_at": list(run.resumed_at), "hooks": [_hook_state(h, state) for h in state.hooks]}
+
+
+def _hook_state(hook: Hook, state: _State) -> dict[str, Any]:
+    """A hook's part of a resume checkpoint: its own state, and its generator's weights if it has one."""
+    g = hook.generator(state)
+    return {"state": hook.state_dict(), "generator": None if g is None else g.state_dict()}
 
 
 def read_resume(path: Path, spec: RunSpec, signature_id: str | None) -> dict[str, Any] | None:
@@ -594,6 +625,16 @@ def restore(run: _Run, ckpt: dict[str, Any]) -> None:
     state.opt_g.load_state_dict(ckpt["opt_g"])
     state.opt_d.load_state_dict(ckpt["opt_d"])
     state.streams.set_state(ckpt["rng"])
+    hooks = ckpt.get("hooks", [])
+    if len(hooks) != len(state.hooks):
+        raise HarnessError(f"holds the state of {len(hooks)} hook(s), the run has {len(state.hooks)}")
+    for hook, saved in zip(state.hooks, hooks):
+        hook.load_state_dict(saved["state"])
+        g = hook.generator(state)
+        if (g is None) != (saved["generator"] is None):
+            raise HarnessError("a hook's generator does not match the checkpoint's")
+        if g is not None:
+            g.load_state_dict(saved["generator"])
     state.step = run.start_step = ckpt["step"]
     state.batches = state.step * run.cfg.n_dis  # n_dis real batches per G step, in either update scheme
     run.metrics, run.metrics_step = dict(ckpt["metrics"]), ckpt["metrics_step"]
@@ -601,7 +642,7 @@ def restore(run: _Run, ckpt: dict[str, Any]) -> None:
     if run.metrics_step is not None:
         if run.g_at_eval is None:
             raise HarnessError("no generator state for the last evaluation")
-        g = copy.deepcopy(state.G)
+        g = copy.deepcopy(state.eval_generator())
         g.load_state_dict(run.g_at_eval)
         run.samples = generate(g, run.z_eval, max(run.cfg.batch_size, 256), state.device)
     snaps = ckpt["snapshots"]
@@ -633,8 +674,11 @@ def finish(run: _Run, writer: runs.RunWriter, status: str, reason: str | None, t
         summary["resumed_at"] = list(run.resumed_at)
     if noise is not None:
         summary["eval_noise"] = noise
-    writer.finish(summary, run.samples, run.snapshots.arrays(),
-                  {"G": state.G.state_dict(), "D": state.D.state_dict(), "step": state.step})
+    weights = {"G": state.G.state_dict(), "D": state.D.state_dict(), "step": state.step}
+    g_eval = state.eval_generator()
+    if g_eval is not state.G:  # the generator evaluation scored (a hook's, e.g. EMA)
+        weights["G_eval"] = g_eval.state_dict()
+    writer.finish(summary, run.samples, run.snapshots.arrays(), weights)
     return summary
 
 

@@ -45,6 +45,7 @@ from torch import nn
 
 from . import runs
 from .errors import HarnessError
+from .hooks import HOOKS, parse_hooks
 from .nets.base import resolve_arch
 from .nets.mlp import MLPDiscriminator, MLPGenerator
 from .parts import CONSTRAINTS, LOSSES, OPTIMIZERS, PENALTIES
@@ -101,6 +102,10 @@ def check_specs(specs: Sequence[RunSpec], force: bool = False) -> None:
             what = f"optimizer {cfg.optimizer!r} (vectorised: {', '.join(VECTOR_OPTIMIZERS)})"
         elif getattr(cfg, "pack", 1) != 1 or getattr(cfg, "train_size", 0):
             what = "pack > 1 or train_size > 0 (PacGAN's packing and fixed training sets are not vectorised)"
+        else:
+            unbatched = [n for n, _ in parse_hooks(cfg.hooks) if not getattr(HOOKS.get(n), "batched", False)]
+            if unbatched:
+                what = f"hook {unbatched[0]!r} is not marked batched (harness.hooks: Hook.batched)"
         if what is not None:
             raise HarnessError(f"--vectorize cannot run {spec.run_id}: {what}")
 
@@ -301,6 +306,27 @@ class _StackedState(_State):
         if self.step:  # resumed members: the stacked optimisers take their restored states
             merge_optimizers(self.opt_g, self.G, [m.state.opt_g for m in members], [m.state.G for m in members])
             merge_optimizers(self.opt_d, self.D, [m.state.opt_d for m in members], [m.state.D for m in members])
+        self._merge_hooks()
+
+    def _hook_generators(self, k: int) -> list[tuple[StackedMLP, nn.Module]]:
+        """(the stacked hook's generator, member k's hook's generator) for each hook that has one."""
+        out = []
+        for hs, hm in zip(self.hooks, self.members[k].state.hooks):
+            gs, gm = hs.generator(self), hm.generator(self.members[k].state)
+            if gs is not None and gm is not None:
+                out.append((gs, gm))
+        return out
+
+    @torch.no_grad()
+    def _merge_hooks(self) -> None:
+        """The stacked hooks from the members' own (fresh or restored): each generator stacked from
+        the members' generators; a batched hook's other state is the same for every member, so
+        member 0's is the stack's."""
+        for hs, hm in zip(self.hooks, self.members[0].state.hooks):
+            hs.load_state_dict(hm.state_dict())
+        pairs = [self._hook_generators(k) for k in range(len(self.members))]
+        for j, (stacked, _) in enumerate(pairs[0]):
+            stacked.load_state_dict(StackedMLP([p[j][1] for p in pairs]).state_dict())
 
     def real(self) -> Tensor:
         b = self.cfg.batch_size
@@ -341,6 +367,8 @@ class _StackedState(_State):
         snapshots and the final weights, which then run the ordinary code)."""
         self.G.write_member(k, self.members[k].state.G)
         self.D.write_member(k, self.members[k].state.D)
+        for gs, gm in self._hook_generators(k):
+            gs.write_member(k, gm)
 
     def sync_all(self, k: int) -> None:
         """`sync` plus member k's optimisers and step: its own _Run then holds exactly what its
@@ -349,6 +377,8 @@ class _StackedState(_State):
         run = self.members[k]
         split_optimizer(self.opt_g, self.G, k, run.state.opt_g, run.state.G)
         split_optimizer(self.opt_d, self.D, k, run.state.opt_d, run.state.D)
+        for hs, hm in zip(self.hooks, run.state.hooks):
+            hm.load_state_dict(hs.state_dict())  # a batched hook's own state is every member's
         run.state.step = self.step
 
     def member_last(self, k: int) -> LastStep:
