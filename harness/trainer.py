@@ -113,6 +113,19 @@ class FiniteMonitor:
         return "non-finite loss"  # not reached: a recorded step had a bad value
 
 
+#: update schemes whose last D step and G step are one simultaneous step (State.simultaneous_step)
+SIMULTANEOUS = ("simultaneous", "consensus", "extragradient", "optimistic")
+
+
+def real_batches_per_step(cfg: Config) -> int:
+    """Real batches one G step draws: one per D step (an extragradient step draws a second for its
+    extrapolated point); a loss whose G term sees D(real) draws one more per alternating G step."""
+    n = cfg.n_dis + (1 if cfg.update == "extragradient" else 0)
+    if cfg.update not in SIMULTANEOUS and LOSSES.get(cfg.loss).g_sees_real:
+        n += 1
+    return n
+
+
 # ----------------------------------------------------------------------------- one iteration
 @dataclass
 class LastStep:
@@ -257,8 +270,29 @@ class _State:
         self.opt_d.zero_grad(set_to_none=True)
         self.reduce(total).backward()
         self._record_d(x, fake, loss, pen, total, probe)
-        self.opt_d.step()
+        self.step_optimizer(self.opt_d)
         self.after_d_step()
+
+    def step_optimizer(self, opt: torch.optim.Optimizer) -> None:
+        """`opt.step()`. With update=optimistic, each parameter then moves by 2 delta_t - delta_(t-1) in
+        all, delta_t being the optimiser's own step from the gradient it was given (Daskalakis et al.
+        2018: optimistic mirror descent with SGD, Optimistic Adam with Adam); the first step is the
+        plain one. delta_(t-1) lives in the optimiser's state ("optimistic_prev"), so resume
+        checkpoints and seed-stacked members carry it as they carry Adam's moments."""
+        if self.cfg.update != "optimistic":
+            opt.step()
+            return
+        params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        before = [p.detach().clone() for p in params]
+        opt.step()
+        with torch.no_grad():
+            for p, b in zip(params, before):
+                delta = p.detach() - b
+                state = opt.state[p]
+                prev = state.get("optimistic_prev")
+                if prev is not None:
+                    p.add_(delta - prev)
+                state["optimistic_prev"] = delta
 
     def _record_d(self, x, fake, loss, pen, total, probe: bool) -> None:
         last = self.last
@@ -279,14 +313,39 @@ class _State:
         self.last.loss_g = loss_g.detach()
         if probe:
             self.record_grad_norms("g")
-        self.opt_g.step()
+        self.step_optimizer(self.opt_g)
 
     def simultaneous_step(self, probe: bool) -> None:
         """Both players step from the same point: one forward pass, both gradients, both updates.
 
         With n_dis > 1 the first n_dis - 1 D steps run on their own before this one (see
         `iteration`); this last D step is merged with the G step: D's gradient of its loss and G's
-        gradient of its loss are both taken at the current (G, D) before either optimiser steps."""
+        gradient of its loss are both taken at the current (G, D) before either optimiser steps.
+
+        update=extragradient (Korpelevich 1976; Gidel et al. 2019, "A variational inequality
+        perspective on GANs", with Adam: Extra-Adam): both optimisers step with these gradients (the
+        extrapolation), both gradients are taken again at the extrapolated point on fresh batches, and
+        both players step with them from the point they started at; the optimisers' moments see both
+        gradients, as in Extra-Adam."""
+        if self.cfg.update == "extragradient":
+            start = [p.detach().clone() for p in (*self.D.parameters(), *self.G.parameters())]
+            self.simultaneous_gradients(False)
+            self.step_both()
+            self.simultaneous_gradients(probe)
+            with torch.no_grad():
+                for p, s0 in zip((*self.D.parameters(), *self.G.parameters()), start):
+                    p.copy_(s0)
+        else:
+            self.simultaneous_gradients(probe)
+        self.step_both()
+
+    def step_both(self) -> None:
+        self.step_optimizer(self.opt_d)
+        self.after_d_step()
+        self.step_optimizer(self.opt_g)
+
+    def simultaneous_gradients(self, probe: bool) -> None:
+        """Both players' gradients at the current (G, D), into their .grad (the probe records them)."""
         x, z = self.real(), self.noise()
         fake = self.generate_fake(z)
         x_in, fake_in = self.d_in(x), self.d_in(fake)  # what D is shown (instance noise)
@@ -312,13 +371,10 @@ class _State:
         self.last.loss_g = loss_g.detach()
         if probe:
             self.record_grad_norms("g")
-        self.opt_d.step()
-        self.after_d_step()
-        self.opt_g.step()
 
     def iteration(self, probe: bool) -> None:
         """One G step and its n_dis D steps, each followed by the hooks (harness.hooks)."""
-        simultaneous = self.cfg.update in ("simultaneous", "consensus")
+        simultaneous = self.cfg.update in SIMULTANEOUS
         n_d_only = self.cfg.n_dis - 1 if simultaneous else self.cfg.n_dis
         hooks = self.hooks
         for i in range(n_d_only):
@@ -636,7 +692,7 @@ def restore(run: _Run, ckpt: dict[str, Any]) -> None:
         if g is not None:
             g.load_state_dict(saved["generator"])
     state.step = run.start_step = ckpt["step"]
-    state.batches = state.step * run.cfg.n_dis  # n_dis real batches per G step, in either update scheme
+    state.batches = state.step * real_batches_per_step(run.cfg)
     run.metrics, run.metrics_step = dict(ckpt["metrics"]), ckpt["metrics_step"]
     run.g_at_eval = ckpt["g_at_eval"]
     if run.metrics_step is not None:

@@ -128,6 +128,16 @@ def test_closed_forms_known_values():
     # consensus, gamma 1, on the GAN: I + h (M - M^T M), M^T M = a^2 I: eigenvalues 1 - 0.05 +- 0.1i
     cons = closed_form({**base, "update": "consensus", "consensus_weight": 1.0})
     assert sorted(np.linalg.eigvals(cons), key=lambda z: z.imag) == pytest.approx([0.95 - 0.1j, 0.95 + 0.1j])
+    # extragradient: I + hM + h^2 M^2 with hM = [[0, 0.1], [-0.1, 0]]: eigenvalues 1 - 0.01 +- 0.1i
+    eg = closed_form({**base, "update": "extragradient"})
+    assert sorted(np.linalg.eigvals(eg), key=lambda z: z.imag) == pytest.approx([0.99 - 0.1j, 0.99 + 0.1j])
+    # optimistic, in (x, previous step): lambda^2 - (1 + 2 h mu) lambda + h mu = 0 for h mu = +-0.1i,
+    # i.e. lambda = (1 + 0.2i +- sqrt(0.96)) / 2 and its conjugates
+    og = np.linalg.eigvals(closed_form({**base, "update": "optimistic"}))
+    r = math.sqrt(0.96)
+    want = [(1 + r) / 2 + 0.1j, (1 - r) / 2 + 0.1j, (1 + r) / 2 - 0.1j, (1 - r) / 2 - 0.1j]
+    key = lambda z: (round(z.imag, 9), z.real)  # noqa: E731
+    assert sorted(og, key=key) == pytest.approx(sorted(want, key=key))
 
 
 def test_every_outcome_matches_the_papers_verdict(table):
@@ -144,6 +154,9 @@ def test_every_outcome_matches_the_papers_verdict(table):
     assert outcome["GAN + instance noise (sigma 1), alternating"] == "converges"
     assert outcome["GAN, alternating"] == "oscillates"  # the same without the noise
     assert outcome["GAN, consensus optimisation (gamma 1)"] == "converges"
+    for update in ("extragradient (2,000 steps)", "optimistic (2,000 steps)"):
+        assert outcome[f"GAN, {update}"] == "converges"
+    assert outcome["WGAN, extragradient"] == outcome["WGAN, optimistic"] == "converges"
 
 
 def test_a_flipped_r1_sign_is_caught_by_the_table():
@@ -161,16 +174,42 @@ def test_a_flipped_r1_sign_is_caught_by_the_table():
     assert row["max_abs_error"] > 0.1 and row["outcome"] != "converges"
 
 
+@pytest.mark.parametrize("update,mutant", [("extragradient", "steps from the extrapolated point"),
+                                            ("optimistic", "plain steps")])
+def test_a_broken_extragradient_or_optimistic_step_is_caught_by_the_table(monkeypatch, update, mutant):
+    """The mutants: extragradient that forgets to go back to its starting point (two plain
+    simultaneous steps, J = (I + hM)^2), and optimistic steps without the correction (plain
+    simultaneous steps): neither Jacobian matches the closed form, and neither converges."""
+    import torch
+
+    from harness import dirac, trainer
+
+    if update == "extragradient":
+        original = torch.Tensor.copy_
+
+        def no_restore(self, src, *a, **k):  # the restore is the only copy_ of parameters in the step
+            if isinstance(self, torch.nn.Parameter):
+                return self
+            return original(self, src, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, "copy_", no_restore)
+    else:
+        monkeypatch.setattr(trainer._State, "step_optimizer", lambda self, opt: opt.step())
+    (row,) = dirac.dirac_table([m for m in dirac.METHODS if m.name == f"WGAN, {update}"])
+    assert row["max_abs_error"] > 0.01 and row["outcome"] != "converges", (mutant, row["max_abs_error"])
+
+
 @pytest.mark.slow
 def test_run_suite_dirac_writes_the_table_figure_and_json(tmp_path, capsys):
     from harness import cli
 
     assert cli.main(["run", "--suite", "dirac", "--report-out", str(tmp_path / "d")]) == 0
     md = (tmp_path / "d" / "dirac.md").read_text()
-    assert md.splitlines()[2].startswith("Found, of 17 methods trained by the harness's own loop: 7 converge (GAN + R1")
+    assert md.splitlines()[2].startswith("Found, of 21 methods trained by the harness's own loop: 11 converge (GAN + R1")
     assert "| WGAN, simultaneous | 1.0000 - 0.2000i, 1.0000 + 0.2000i |" in md
     assert (tmp_path / "d" / "dirac.png").read_bytes()[:4] == b"\x89PNG"
     rows = json.loads((tmp_path / "d" / "dirac.json").read_text())["rows"]
-    assert len(rows) == 17 and len(rows[0]["trajectory"]) == 121  # 600 steps, every 5th point
+    assert len(rows) == 21 and len(rows[0]["trajectory"]) == 121  # 600 steps, every 5th point
+    assert {r["method"]: len(r["trajectory"]) for r in rows}["GAN, extragradient (2,000 steps)"] == 401
     assert cli.main(["run", "--suite", "dirac", "--seeds", "0"]) == 2
     assert "--suite dirac has a fixed protocol" in capsys.readouterr().err
