@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -404,7 +405,7 @@ def dirac_figure(rows: Sequence[Mapping[str, Any]], path: Path, methods: Sequenc
             ax.set_xlim(-1.07 * reach, 1.07 * reach)
             ax.set_ylim(-1.07 * reach, 1.07 * reach)
             ax.set_aspect("equal")
-            ax.set_title(f"{row['method']}\n{row['outcome']}", fontsize=6.5)
+            ax.set_title(textwrap.fill(row["method"], 30) + f"\n{row['outcome']}", fontsize=6.5)  # within its panel
             ax.tick_params(labelsize=6)
             ax.set_xlabel("theta (G)", fontsize=6)
             ax.set_ylabel("psi (D)", fontsize=6)

@@ -213,3 +213,28 @@ def test_run_suite_dirac_writes_the_table_figure_and_json(tmp_path, capsys):
     assert {r["method"]: len(r["trajectory"]) for r in rows}["GAN, extragradient (2,000 steps)"] == 401
     assert cli.main(["run", "--suite", "dirac", "--seeds", "0"]) == 2
     assert "--suite dirac has a fixed protocol" in capsys.readouterr().err
+
+
+def test_every_panel_title_fits_its_panel(tmp_path, monkeypatch):
+    """The longest method names wrap instead of running into the next panel or off the page (the four
+    longest, one row: their titles stay apart and on the page)."""
+    from matplotlib.figure import Figure
+
+    from harness import dirac
+
+    methods = sorted(dirac.METHODS, key=lambda m: -len(m.name))[:4]  # one row of four panels
+    rows = dirac.dirac_table(methods)
+    saved = []
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (saved.append(self), original(self, *a, **k))[1])
+    dirac.dirac_figure(rows, tmp_path / "f.png", methods)
+    (fig,) = saved
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 4
+    titles = [ax.title.get_window_extent(renderer) for ax in panels]
+    page = fig.bbox
+    for t, ax in zip(titles, panels):
+        assert page.x0 <= t.x0 and t.x1 <= page.x1, ax.title.get_text()
+    for left, right in zip(titles, titles[1:]):  # side by side, apart
+        assert left.x1 < right.x0, [ax.title.get_text() for ax in panels]
