@@ -30,6 +30,11 @@ the weight gamma, since ||grad_x D|| = |psi| everywhere; none, and WGAN-LP near 
 - optimistic gradient (Daskalakis et al. 2018), on (x, delta), delta the previous step: x + 2 h M x -
   delta and the new delta h M x: J = [[I + 2 h M, -I], [h M, 0]], eigenvalues the roots of
   lambda^2 - (1 + 2 h mu) lambda + h mu for each eigenvalue mu of M, inside the unit circle for small h;
+- unrolled (Metz et al. 2017), k D steps then G's step against D after u further steps, G's
+  gradient through them: psi_u = d^u psi - h a S_u theta, and G's gradient of its loss at psi_u gains
+  (d loss_G / d psi)(d psi_u / d theta) = (-a theta)(-h a S_u), so that
+  J = [[1 - 2 h^2 a^2 S_u, h a d^u], [0, 1]] [[1, 0], [-h a S, d^k]]; for c = 0, k = 1 its determinant
+  is 1 - 2 u h^2 a^2 < 1: the look-ahead damps the orbit of alternating descent;
 - alternating, k D steps then one G step: with S = 1 + d + ... + d^(k-1),
   J = [[1 - h^2 a^2 S, h a d^k], [-h a S, d^k]]; for c = 0 its determinant is 1 and the eigenvalues
   lie on the unit circle while |trace| < 2: a bounded orbit, never convergence.
@@ -185,6 +190,10 @@ METHODS: tuple[Method, ...] = (
     Method("WGAN, optimistic", "wgan", {"update": "optimistic"}, "converges (Daskalakis et al. 2018, bilinear games)"),
     # instance noise makes the update stochastic: no Jacobian of one draw; 1,024 samples a batch keep
     # the noise of the gradient small beside its expectation, which the paper analyses
+    # unrolled GAN (Metz et al. 2017): G's gradient through u further D steps adds 2 h^2 a^2 S_u theta
+    # of damping to G's step: the determinant 1 - 2 u h^2 a^2 < 1 (module docstring); no published verdict
+    Method("GAN, unrolled (5 steps), alternating", "vanilla", {"update": "unrolled", "unrolled_steps": 5}),
+    Method("WGAN, unrolled (5 steps), alternating", "wgan", {"update": "unrolled", "unrolled_steps": 5}),
     Method("GAN + instance noise (sigma 1), alternating", "vanilla", {"instance_noise": 1.0, "batch_size": 1024},
            "converges", smooth=False, no_jacobian="stochastic update (instance noise)"),
 )
@@ -216,6 +225,11 @@ def closed_form(cfg: Mapping[str, Any]) -> np.ndarray:
         # consensus: x + h (F - gamma grad (1/2)||F||^2) = x + h (M - gamma M^T M) x
         return np.eye(2) + h * (m - float(cfg["consensus_weight"]) * m.T @ m)
     s = sum(d ** j for j in range(k))
+    if cfg["update"] == "unrolled":  # k D steps, then G's step against D unrolled u steps further
+        u = int(cfg["unrolled_steps"])
+        su = sum(d ** j for j in range(u))
+        d_steps = np.array([[1.0, 0.0], [-h * a * s, d ** k]])
+        return np.array([[1.0 - 2 * (h * a) ** 2 * su, h * a * d ** u], [0.0, 1.0]]) @ d_steps
     return np.array([[1.0 - (h * a) ** 2 * s, h * a * d ** k], [-h * a * s, d ** k]])
 
 
@@ -239,7 +253,7 @@ class Loop:
     @property
     def cfg(self) -> dict[str, Any]:
         return {k: getattr(self.spec.config, k) for k in ("lr_g", "lr_d", "loss", "n_dis", "update", "penalty",
-                                                         "penalty_weight", "consensus_weight")}
+                                                         "penalty_weight", "consensus_weight", "unrolled_steps")}
 
     def point(self) -> tuple[float, float]:
         return self.state.G.theta.item(), _psi_param(self.state.D).item()

@@ -46,6 +46,14 @@ def check_choices(cfg: Config) -> None:
         if value not in allowed:
             raise HarnessError(unknown_key_message(value, allowed, what=name).replace("unknown", "unknown value for", 1))
     parse_hooks(cfg.hooks)  # names registered (by now, plugins included), parameters declared
+    if cfg.update == "unrolled":
+        from .unroll import UNROLLABLE
+
+        if cfg.optimizer not in UNROLLABLE:
+            raise HarnessError(f"update=unrolled: optimizer {cfg.optimizer!r} is not unrolled "
+                               f"(unrolled: {', '.join(UNROLLABLE)})")
+        if cfg.pack != 1:
+            raise HarnessError("update=unrolled: pack > 1 is not unrolled (PacGAN's packed D)")
 
 
 def dataset_defaults(name: str) -> Mapping[str, Any]:

@@ -75,7 +75,10 @@ class Config:
                        "each player's gradient plus consensus_weight x the gradient of (1/2) ||both gradients||^2; "
                        "Mescheder et al. 2017), extragradient (simultaneous, gradients taken again at the "
                        "extrapolated point; Gidel et al. 2019) or optimistic (simultaneous, each step 2 delta_t - "
-                       "delta_(t-1); Daskalakis et al. 2018)", choices="update")
+                       "delta_(t-1); Daskalakis et al. 2018) or unrolled (alternating, G's loss against D after "
+                       "unrolled_steps differentiable D steps; Metz et al. 2017)", choices="update")
+    unrolled_steps: int = _opt(5, "D steps G looks ahead through with update=unrolled (Metz et al. 2017: 5 on their 2-D "
+                               "mixtures)", _positive, recorded_at_default=False)
     consensus_weight: float = _opt(1.0, "gamma of update=consensus", _non_negative, recorded_at_default=False)
     hooks: str = _opt("", "training hooks (harness.hooks), '+'-separated, each name[:key=value,...], e.g. ema or "
                       "ema:decay=0.99 (a plugin's; '' : none)", recorded_at_default=False)
@@ -124,7 +127,7 @@ EXECUTION_FIELDS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if not f.
 #: fields left out of the config record and fingerprint while at their default (see _opt)
 UNRECORDED_AT_DEFAULT: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if not f.metadata["recorded_at_default"])
 
-UPDATES = ("alternating", "simultaneous", "consensus", "extragradient", "optimistic")
+UPDATES = ("alternating", "simultaneous", "consensus", "extragradient", "optimistic", "unrolled")
 LR_SCHEDULES = ("constant", "linear")
 
 

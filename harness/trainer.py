@@ -120,7 +120,7 @@ SIMULTANEOUS = ("simultaneous", "consensus", "extragradient", "optimistic")
 def real_batches_per_step(cfg: Config) -> int:
     """Real batches one G step draws: one per D step (an extragradient step draws a second for its
     extrapolated point); a loss whose G term sees D(real) draws one more per alternating G step."""
-    n = cfg.n_dis + (1 if cfg.update == "extragradient" else 0)
+    n = cfg.n_dis + (1 if cfg.update == "extragradient" else 0) + (cfg.unrolled_steps if cfg.update == "unrolled" else 0)
     if cfg.update not in SIMULTANEOUS and LOSSES.get(cfg.loss).g_sees_real:
         n += 1
     return n
@@ -302,6 +302,8 @@ class _State:
             self.record_grad_norms("d")
 
     def g_step(self, probe: bool) -> None:
+        if self.cfg.update == "unrolled":
+            return self.unrolled_g_step(probe)
         z = self.noise()
         self.D.requires_grad_(False)
         try:
@@ -310,6 +312,32 @@ class _State:
             self.reduce(loss_g).backward()
         finally:
             self.D.requires_grad_(True)
+        self._finish_g(loss_g, probe)
+
+    def unrolled_g_step(self, probe: bool) -> None:
+        """update=unrolled (Metz et al. 2017, harness.unroll): G's loss against D after unrolled_steps
+        differentiable steps of D's optimiser on fresh batches, G's gradient through them; then the
+        ordinary G update. D's own parameters and optimiser are untouched."""
+        from .unroll import unrolled_discriminator
+
+        was = self.D.training
+        self.D.eval()  # spectral norm: the current power-iteration vectors, not advanced
+        self.D.requires_grad_(False)
+        real_d = self.D
+        try:
+            self.opt_g.zero_grad(set_to_none=True)
+            d_k = unrolled_discriminator(self)
+            z = self.noise()
+            self.D = d_k
+            loss_g = self.g_loss(d_k(self.d_in(self.generate_fake(z))), self.d_on_real_for_g())
+            self.reduce(loss_g).backward()
+        finally:
+            self.D = real_d
+            self.D.requires_grad_(True)
+            self.D.train(was)
+        self._finish_g(loss_g, probe)
+
+    def _finish_g(self, loss_g: torch.Tensor, probe: bool) -> None:
         self.last.loss_g = loss_g.detach()
         if probe:
             self.record_grad_norms("g")

@@ -199,17 +199,29 @@ def test_a_broken_extragradient_or_optimistic_step_is_caught_by_the_table(monkey
     assert row["max_abs_error"] > 0.01 and row["outcome"] != "converges", (mutant, row["max_abs_error"])
 
 
+def test_a_first_order_unrolling_is_caught_by_the_table(monkeypatch):
+    """Metz et al. 2017 differentiate through the unrolled D steps. Without that path (each unrolled
+    step's gradient detached: the usual shortcut) G's step loses the 2 h^2 a^2 S_u theta term of the
+    closed form, and the measured Jacobian no longer matches it."""
+    from harness import dirac, unroll
+
+    step = unroll._step
+    monkeypatch.setattr(unroll, "_step", lambda kind, group, p, g, slot: step(kind, group, p, g.detach(), slot))
+    (row,) = dirac.dirac_table([m for m in dirac.METHODS if m.name == "WGAN, unrolled (5 steps), alternating"])
+    assert row["max_abs_error"] > 0.05, row["max_abs_error"]
+
+
 @pytest.mark.slow
 def test_run_suite_dirac_writes_the_table_figure_and_json(tmp_path, capsys):
     from harness import cli
 
     assert cli.main(["run", "--suite", "dirac", "--report-out", str(tmp_path / "d")]) == 0
     md = (tmp_path / "d" / "dirac.md").read_text()
-    assert md.splitlines()[2].startswith("Found, of 21 methods trained by the harness's own loop: 11 converge (GAN + R1")
+    assert md.splitlines()[2].startswith("Found, of 23 methods trained by the harness's own loop: 13 converge (GAN + R1")
     assert "| WGAN, simultaneous | 1.0000 - 0.2000i, 1.0000 + 0.2000i |" in md
     assert (tmp_path / "d" / "dirac.png").read_bytes()[:4] == b"\x89PNG"
     rows = json.loads((tmp_path / "d" / "dirac.json").read_text())["rows"]
-    assert len(rows) == 21 and len(rows[0]["trajectory"]) == 121  # 600 steps, every 5th point
+    assert len(rows) == 23 and len(rows[0]["trajectory"]) == 121  # 600 steps, every 5th point
     assert {r["method"]: len(r["trajectory"]) for r in rows}["GAN, extragradient (2,000 steps)"] == 401
     assert cli.main(["run", "--suite", "dirac", "--seeds", "0"]) == 2
     assert "--suite dirac has a fixed protocol" in capsys.readouterr().err

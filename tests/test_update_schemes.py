@@ -106,3 +106,84 @@ def test_the_new_updates_change_the_trajectory_and_record_their_name():
     for u, sm in runs.items():
         assert sm["status"] == "completed" and sm["metrics"]["w1"] != base["metrics"]["w1"], u
     assert resolve_run("wgan-gp", "ring8", 0, {"update": "optimistic"}).to_dict()["config"]["update"] == "optimistic"
+
+
+# ----------------------------------------------------------------------------- unrolled GAN
+@pytest.mark.parametrize("variant,over", [("vanilla", {}), ("wgan", {}), ("wgan-gp", {}), ("sngan", {}),
+                                          ("vanilla", {"optimizer": "sgd", "lr_d": 0.05}),
+                                          ("vanilla", {"instance_noise": 0.1})])
+def test_unrolled_d_equals_k_real_optimiser_steps(float64, variant, over):
+    """The unrolled copy (harness.unroll, differentiable steps written out) lands where k real steps of
+    D's own optimiser (its moments and step count, clipping, the penalty, instance noise) land on the
+    same batches; D itself is untouched. WGAN: RMSprop and clipping; SN-GAN: spectral norm held."""
+    import copy
+
+    from harness.trainer import setup
+    from harness.unroll import unrolled_discriminator
+
+    spec = resolve_run(variant, "ring8", 0, {**TINY, "update": "unrolled", "unrolled_steps": 3, **over})
+    state = setup(spec, torch.device("cpu")).state
+    for state.step in range(1, 3):  # the optimiser has moments and a step count
+        state.iteration(False)
+    before = {k: v.clone() for k, v in state.D.state_dict().items()}
+    rng = state.streams.get_state()
+    opt_before = copy.deepcopy(state.opt_d.state_dict())
+    state.D.eval()
+    got = unrolled_discriminator(state).params
+    assert all(torch.equal(before[k], v) for k, v in state.D.state_dict().items())  # D untouched
+    state.streams.set_state(rng)
+    for _ in range(3):  # the same steps, taken for real
+        x, z = state.real(), state.noise()
+        with torch.no_grad():
+            fake = state.generate_fake(z)
+        _, _, total = state.d_objective(state.d_in(x), state.d_in(fake))
+        state.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        state.opt_d.step()
+        state.after_d_step()
+    for name, p in state.D.named_parameters():
+        torch.testing.assert_close(got[name].detach(), p.detach(), rtol=1e-10, atol=1e-12)
+    assert opt_before["state"].keys() == state.opt_d.state_dict()["state"].keys()
+
+
+def test_unrolled_runs_resume_bit_for_bit_and_count_their_batches(tmp_path, monkeypatch):
+    from harness import trainer
+
+    spec = resolve_run("vanilla", "ring8", 0, {**TINY, "steps": 20, "eval_every": 5, "checkpoint_every": 10,
+                                                "update": "unrolled", "unrolled_steps": 2, "train_size": 256})
+    assert real_batches_per_step(spec.config) == 3
+    original = trainer._State.check_finite
+
+    def stop(self):
+        if self.step == 13:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(trainer._State, "check_finite", stop)
+    with pytest.raises(KeyboardInterrupt):
+        train(spec, tmp_path / "cut")
+    monkeypatch.setattr(trainer._State, "check_finite", original)
+    assert train(spec, tmp_path / "cut")["resumed_at"] == [10]
+    train(spec, tmp_path / "whole")
+    assert_same_result(tmp_path / "whole", tmp_path / "cut")
+
+
+@pytest.mark.parametrize("variant", ["wgan-gp", "sngan"])
+def test_unrolled_seed_stacked_members_equal_their_separate_runs(tmp_path, float64, variant):
+    specs = [resolve_run(variant, "ring8", s, {**TINY, "update": "unrolled", "unrolled_steps": 2}) for s in (0, 1)]
+    out = train_group(specs, [tmp_path / "vec" / str(s.seed) for s in specs])
+    assert [o["status"] for o in out] == ["completed", "completed"]
+    for s in specs:
+        train(s, tmp_path / "sep" / str(s.seed))
+        _same_run(tmp_path / "vec" / str(s.seed), tmp_path / "sep" / str(s.seed))
+
+
+@pytest.mark.parametrize("over,message", [
+    ({"update": "unrolled", "pack": 2}, "update=unrolled: pack > 1 is not unrolled"),
+    ({"update": "unrolled", "unrolled_steps": 0}, "unrolled_steps=0: must be > 0"),
+])
+def test_bad_unrolled_configs_are_refused(over, message):
+    import harness
+
+    with pytest.raises(harness.HarnessError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        resolve_run("vanilla", "ring8", 0, over)
