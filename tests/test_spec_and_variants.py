@@ -162,3 +162,20 @@ def test_a_setting_lies_between_the_variant_and_the_overrides_and_keeps_the_meth
         Setting(name="bad", description="", overrides={"lr_gg": 1e-3})
     with pytest.raises(HarnessError, match="unknown setting '2-d'"):
         resolve_run("wgan", "ring8", 0, setting="2-d")
+
+
+def test_the_zoo_variants_are_their_papers_methods_and_train_on_ring8():
+    """Issue 19: LSGAN, GAN + R1, DRAGAN and the unrolled GAN as reference variants, each the parts
+    its paper names with its reference code's values; each trains (a tiny budget) on ring8."""
+    from harness.trainer import resolve_run, train
+
+    want = {"lsgan": dict(loss="least_squares", penalty="none", optimizer="adam", lr_d=2e-4, beta1=0.5),
+            "gan-r1": dict(loss="nonsaturating", penalty="r1", penalty_weight=10.0, optimizer="rmsprop", lr_d=1e-4),
+            "dragan": dict(loss="nonsaturating", penalty="dragan", penalty_weight=10.0, lr_d=1e-4, beta2=0.9),
+            "unrolled": dict(loss="nonsaturating", update="unrolled", unrolled_steps=5, lr_g=1e-3, lr_d=1e-4)}
+    tiny = {"steps": 6, "batch_size": 32, "eval_every": 0, "n_eval": 300, "n_w1": 100, "g_hidden": 16,
+            "d_hidden": 16, "noise_banks": 0, "log_every": 3}
+    for name, values in want.items():
+        spec = resolve_run(name, "ring8", 0, tiny, setting="authors")
+        assert {k: getattr(spec.config, k) for k in values} == values, name
+        assert train(spec)["status"] == "completed", name

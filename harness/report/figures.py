@@ -68,7 +68,7 @@ def safe_name(name: str) -> str:
 #: The reference variants' fixed style slots: a variant keeps its colour, line style and marker in
 #: every report, whichever other variants share it. Other variants (plugins) take the free slots in
 #: the order of their names.
-FIXED_SLOTS = {"vanilla": 0, "wgan": 1, "wgan-gp": 2, "sngan": 3}
+FIXED_SLOTS = {"vanilla": 0, "wgan": 1, "wgan-gp": 2, "sngan": 3, "lsgan": 4, "gan-r1": 5, "dragan": 6, "unrolled": 7}
 
 
 def _slot_style(slot: int, point_index: int = 0) -> dict:
