@@ -1,7 +1,7 @@
 """Executors of a sweep's runs: ``local`` (the process pool of harness.suite) or ``ray`` (tasks on a
 Ray cluster: one started here for the sweep, or an existing one at ``--address``).
 
-A Ray task executes exactly what a pool worker executes (harness.worker._execute: the run's
+A Ray task executes exactly what a pool worker executes (harness.worker.execute_task: the run's
 directory lock, one torch thread per run, resume from the run's checkpoint; with --vectorize, one
 group of seeds, harness.vectorize.execute_group), after loading the
 parent's plugins and registering the variants the parent registered, so runs land in the same
@@ -117,19 +117,14 @@ def check_executor(executor: str, address: str | None = None, timeout_s: float =
                            "`ray start --head` or give the address it printed") from None
 
 
-def _ray_task(spec_dict: dict[str, Any] | list[dict[str, Any]], path: str | list[str], threads: int, wait: bool,
-              variants: list[Any], plugins: list[str]) -> list[dict[str, Any]]:
-    """One run (or, with lists, one --vectorize group: harness.vectorize.execute_group) in a Ray
-    worker: what a pool worker's initializer and task do (no parent watch: Ray ends the workers of
-    a driver that is gone). Returns the runs' results."""
-    from .worker import _execute, _worker_init
+def _ray_task(task: Any, threads: int, wait: bool, variants: list[Any], plugins: list[str]) -> list[dict[str, Any]]:
+    """One harness.worker.Task (a run or a --vectorize group) in a Ray worker: what a pool worker's
+    initializer and task do (no parent watch: Ray ends the workers of a driver that is gone).
+    Returns the runs' results."""
+    from .worker import _worker_init, execute_task
 
     _worker_init(variants, None, plugins)  # idempotent: a Ray worker runs many tasks
-    if isinstance(spec_dict, list):
-        from .vectorize import execute_group
-
-        return execute_group(spec_dict, list(path), threads, wait)
-    return [_execute(spec_dict, path, threads, wait)]
+    return execute_task(task, threads, wait)
 
 
 def _portable_plugins(plugins: Sequence[str]) -> list[str]:
@@ -174,12 +169,9 @@ class RayExecutor:
             num_cpus=per_run,
             num_gpus=self.options.num_gpus or 0, max_retries=self.options.max_retries, retry_exceptions=False)
 
-    def map(self, tasks: Sequence[tuple[Any, Any]], wait: bool, variants: list[Any],
+    def map(self, tasks: Sequence[Any], wait: bool, variants: list[Any],
             plugins: Sequence[str]) -> Iterator[dict[str, Any]]:
-        """Submit every (spec dict, path) task (or ([spec dicts], [paths]) for a --vectorize group),
-        in order; yield the runs' results as their tasks finish."""
-        from .spec import RunSpec
-
+        """Submit every harness.worker.Task in order; yield the runs' results as their tasks finish."""
         ray = self.ray
         variants_ref = ray.put(list(variants))
         plugins = _portable_plugins(plugins)
@@ -188,10 +180,9 @@ class RayExecutor:
         by_ref: dict[Any, str] = {}
         while queue or pending:
             while queue and (self.max_in_flight is None or len(pending) < self.max_in_flight):
-                spec_dict, path = queue.pop(0)
-                ref = self.remote.remote(spec_dict, path, self.threads, wait, variants_ref, plugins)
-                by_ref[ref] = [RunSpec.from_dict(d).run_id
-                               for d in (spec_dict if isinstance(spec_dict, list) else [spec_dict])]
+                task = queue.pop(0)
+                ref = self.remote.remote(task, self.threads, wait, variants_ref, plugins)
+                by_ref[ref] = task.run_ids()
                 pending.append(ref)
             ready, pending = ray.wait(pending, num_returns=1)
             for ref in ready:

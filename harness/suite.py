@@ -24,7 +24,8 @@ from .registry import Registry
 from .resolve import check_preconditions, resolve_run
 from .spec import RunSpec, SuiteSpec
 from .variant import get_variant
-from .worker import FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, _execute, _finished_same, _worker_init  # noqa: F401
+from .worker import (FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, Task, _execute, _finished_same,  # noqa: F401
+                     _worker_init, execute_task)
 
 SUITES: Registry[SuiteSpec] = Registry("suite")
 
@@ -144,11 +145,6 @@ def _task(p: PlannedRun, reference: bool) -> tuple[dict[str, Any], str]:
     return ({**p.spec.to_dict(), "reference": True} if reference else p.spec.to_dict()), str(p.path)
 
 
-def _longest_first(tasks: list[tuple[PlannedRun, bool]]) -> list[tuple[PlannedRun, bool]]:
-    """Longest first (D steps per G step x budget; reference rows train nothing)."""
-    return sorted(tasks, key=lambda t: 0 if t[1] else -t[0].spec.config.steps * (t[0].spec.config.n_dis + 1))
-
-
 def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: int = 1, progress: bool = True,
               on_result: Callable[[dict[str, Any]], None] | None = None,
               references: bool = True, wait: bool = True, executor: str = "local", address: str | None = None,
@@ -200,40 +196,29 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
             on_result(res)
 
     def execute(tasks: list[tuple[PlannedRun, bool]], first_pass: bool) -> None:
-        # --vectorize: each group of seeds is one task; fewer groups than workers are split so that
-        # every worker trains a batch at one thread (a batch on two threads of one process lost to
-        # two separate runs on some CPUs)
-        groups = _split_groups(_vector_groups(tasks), jobs)
-        grouped = {id(t) for g in groups for t in g}
-        singles = [t for t in tasks if id(t) not in grouped]
-        if remote is not None:  # Ray: every run (or group) is a task, longest first as in the pool
-            from .plugins import LOADED
-
-            variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
-            items = [_group_task(g) for g in groups]
-            items += [_task(p, ref) for p, ref in _longest_first(singles)]
-            for res in remote.map(items, not first_pass, variants, list(LOADED)):
-                done(res, first_pass)
-            return
-        if groups:
-            _execute_groups(groups, threads, not first_pass, jobs, lambda res: done(res, first_pass))
-            tasks = singles
-        if jobs <= 1 or len(tasks) <= 1:
-            for p, ref in tasks:
-                done(_execute(*_task(p, ref), threads, not first_pass), first_pass)
-            return
+        # one list of harness.worker.Task, longest first, for the pool, the main process or Ray:
+        # --vectorize groups (fewer groups than workers are split so that every worker trains a
+        # batch at one thread), then single runs and reference rows
+        items = _tasks(tasks, jobs)
         variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
         from .plugins import LOADED
 
+        if remote is not None:
+            for res in remote.map(items, not first_pass, variants, list(LOADED)):
+                done(res, first_pass)
+            return
+        if jobs <= 1 or len(items) <= 1:
+            for task in items:
+                for res in execute_task(task, threads, not first_pass):
+                    done(res, first_pass)
+            return
         ctx = mp.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                     initargs=(variants, os.getpid(), list(LOADED))) as pool:
-            # longest first (D steps per G step x budget; reference rows train nothing): the pool's
-            # last minutes are not one long run
-            order = sorted(tasks, key=lambda t: 0 if t[1] else -t[0].spec.config.steps * (t[0].spec.config.n_dis + 1))
-            futures = [pool.submit(_execute, *_task(p, ref), threads, not first_pass) for p, ref in order]
+            futures = [pool.submit(execute_task, task, threads, not first_pass) for task in items]
             for fut in cf.as_completed(futures):
-                done(fut.result(), first_pass)
+                for res in fut.result():
+                    done(res, first_pass)
 
     try:
         execute(todo, True)
@@ -286,30 +271,21 @@ def _split_groups(groups: list[list[tuple[PlannedRun, bool]]], jobs: int) -> lis
     return sorted(groups, key=_group_cost, reverse=True)
 
 
-def _group_task(group: list[tuple[PlannedRun, bool]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """A vectorised group as the arguments of harness.vectorize.execute_group: spec dicts, paths."""
-    return [p.spec.to_dict() for p, _ in group], [str(p.path) for p, _ in group]
-
-
-def _execute_groups(groups: list[list[tuple[PlannedRun, bool]]], threads: int, wait: bool, jobs: int,
-                    done: Callable[[dict[str, Any]], None]) -> None:
-    from .vectorize import execute_group
-
-    args = [(*_group_task(g), threads, wait) for g in groups]
-    if jobs <= 1 or len(groups) <= 1:
-        for a in args:
-            for res in execute_group(*a):
-                done(res)
-        return
-    ctx = mp.get_context("spawn")
-    variants = [get_variant(n) for n in sorted({p.spec.variant for g in groups for p, _ in g})]
-    from .plugins import LOADED
-
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                initargs=(variants, os.getpid(), list(LOADED))) as pool:
-        for fut in cf.as_completed([pool.submit(execute_group, *a) for a in args]):
-            for res in fut.result():
-                done(res)
+def _tasks(tasks: list[tuple[PlannedRun, bool]], jobs: int) -> list[Task]:
+    """The sweep's runs as worker tasks, longest first (a stable sort: among equal costs, the order
+    of the suite): each --vectorize group (split while there are fewer groups than workers), each
+    other run, each reference row (cost 0: they train nothing)."""
+    groups = _split_groups(_vector_groups(tasks), jobs)
+    grouped = {id(t) for g in groups for t in g}
+    out = [Task(tuple(p.spec.to_dict() for p, _ in g), tuple(str(p.path) for p, _ in g), True, _group_cost(g))
+           for g in groups]
+    for t in tasks:
+        if id(t) in grouped:
+            continue
+        p, ref = t
+        spec_dict, path = _task(p, ref)
+        out.append(Task((spec_dict,), (path,), False, 0 if ref else p.spec.config.steps * (p.spec.config.n_dis + 1)))
+    return sorted(out, key=lambda t: -t.cost)
 
 
 def run_suite(suite: SuiteSpec | str, out: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None,

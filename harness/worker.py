@@ -6,6 +6,7 @@ process pool (harness.suite), the Ray executor (harness.executors) and the vecto
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -57,6 +58,32 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int, wait: bool = Fa
         return {"run_id": spec.run_id, "status": "failed", "step": None, "reason": f"{type(exc).__name__}: {exc}"}
     finally:
         torch.set_num_threads(previous)  # in-process runs leave the caller's setting alone
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work a worker executes (a pool process, the main process or a Ray task, alike):
+    one run (a trained run, or a reference row when its spec dict says ``"reference": True``), or a
+    ``--vectorize`` group of seeds trained as one batched model. `cost` orders a sweep's tasks,
+    longest first: members x G steps x (D steps per G step + 1); reference rows train nothing (0)."""
+
+    specs: tuple[dict[str, Any], ...]
+    paths: tuple[str, ...]
+    vectorized: bool = False
+    cost: int = 0
+
+    def run_ids(self) -> list[str]:
+        return [RunSpec.from_dict(d).run_id for d in self.specs]
+
+
+def execute_task(task: Task, threads: int, wait: bool = False) -> list[dict[str, Any]]:
+    """Execute `task` as the owner of its run directories; one result per run, never raises."""
+    if task.vectorized:
+        from .vectorize import execute_group
+
+        return execute_group(list(task.specs), list(task.paths), threads, wait)
+    (spec_dict,), (path,) = task.specs, task.paths
+    return [_execute(spec_dict, path, threads, wait)]
 
 
 def _exit_with_parent(parent: int, interval_s: float = 1.0) -> None:

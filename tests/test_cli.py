@@ -86,7 +86,7 @@ def test_the_console_script_exits_2_with_one_line(tmp_path):
     code, out, err = run_cli("run", "--variants", "wgan-gpp", cwd=tmp_path)
     assert code == 2
     assert err.strip() == "gan-harness: error: unknown variant 'wgan-gpp' (did you mean 'wgan-gp'?); " \
-        "known: sngan, vanilla, wgan, wgan-gp"
+        "known: dragan, gan-r1, lsgan, sngan, unrolled, vanilla, wgan, wgan-gp"
     assert list(tmp_path.iterdir()) == []
 
 

@@ -258,16 +258,37 @@ def test_a_lone_group_on_two_workers_runs_as_two_tasks(tmp_path, monkeypatch):
     import harness.suite as suite
 
     seen = []
-    real = suite._execute_groups
+    real = suite._tasks
 
-    def spy(groups, *args, **kwargs):
-        seen.append(sorted(len(g) for g in groups))
-        return real(groups, *args, **kwargs)
+    def spy(tasks, jobs):
+        out = real(tasks, jobs)
+        seen.append(sorted(len(t.specs) for t in out if t.vectorized))
+        return out
 
-    monkeypatch.setattr(suite, "_execute_groups", spy)
+    monkeypatch.setattr(suite, "_tasks", spy)
     specs = [resolve_run("vanilla", "ring8", s, {**SMALL, "steps": 4, "vectorize": True}) for s in range(4)]
     results = run_specs(specs, tmp_path, jobs=2, progress=False, references=False)
     assert seen == [[2, 2]] and {r["status"] for r in results} == {"completed"}
+
+
+def test_one_task_list_holds_groups_single_runs_and_reference_rows_longest_first():
+    """Issue 19: a single run and a vectorised group are one task type (harness.worker.Task),
+    executed alike by the pool, the main process and Ray, in one list ordered by cost."""
+    from pathlib import Path
+
+    from harness.suite import PlannedRun, _tasks
+
+    def planned(variant, seed, over, reference=False):
+        spec = resolve_run(variant, "ring8", seed, {**SMALL, **over})
+        return PlannedRun(spec, Path(spec.run_id), False), reference
+
+    tasks = [planned("vanilla", s, {"steps": 10, "vectorize": True}) for s in (0, 1, 2)] \
+        + [planned("wgan", 0, {"steps": 40})] + [planned("vanilla", 9, {"steps": 10}, reference=True)]
+    out = _tasks(tasks, 2)
+    assert [(t.vectorized, len(t.specs), t.cost) for t in out] == [
+        (False, 1, 40 * (5 + 1)), (True, 2, 2 * 10 * 2), (True, 1, 10 * 2), (False, 1, 0)]
+    assert out[-1].specs[0]["reference"] is True and sum(len(t.specs) for t in out) == 5
+    assert out[0].run_ids() == ["wgan/ring8/seed-0"]
 
 
 # ----------------------------------------------------------------------------- every part both ways
