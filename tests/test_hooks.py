@@ -20,7 +20,7 @@ from harness.trainer import resolve_run, train
 from harness.vectorize import train_group
 
 from test_readme import python_blocks
-from test_resume import assert_same_result
+from test_resume import assert_same_result, interrupted_at
 from test_vectorize import float64  # noqa: F401  (a fixture)
 
 TINY = {"steps": 12, "batch_size": 32, "log_every": 4, "eval_every": 6, "n_eval": 300, "n_w1": 100,
@@ -116,24 +116,13 @@ def test_ema_with_decay_zero_scores_the_trained_g_bit_for_bit(tmp_path):
 
 
 def test_a_run_with_a_hook_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
-    from harness import trainer
-
     _ema_module(tmp_path)
     spec = resolve_run("vanilla", "ring8", 0, {**TINY, "steps": 20, "eval_every": 5, "checkpoint_every": 10,
                                                 "hooks": "ema:decay=0.7"})
-    original = trainer._State.check_finite
-
-    def stop(self):
-        if self.step == 13:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(trainer._State, "check_finite", stop)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at(monkeypatch, 13):
         train(spec, tmp_path / "cut")
     ckpt = torch.load(tmp_path / "cut" / "resume.pt", weights_only=True)
     assert ckpt["step"] == 10 and ckpt["hooks"][0]["generator"] is not None
-    monkeypatch.setattr(trainer._State, "check_finite", original)
     assert train(spec, tmp_path / "cut")["resumed_at"] == [10]
     train(spec, tmp_path / "whole")
     assert_same_result(tmp_path / "whole", tmp_path / "cut")
@@ -211,22 +200,11 @@ def test_hook_parameters_take_their_declared_types():
 
 def test_a_vectorised_group_with_a_hook_resumes_to_its_uninterrupted_separate_runs(tmp_path, float64, monkeypatch):
     """The stacked hook's generator is stacked back from the members' restored ones on resume."""
-    from harness import trainer
-
     _ema_module(tmp_path)
     over = {**TINY, "steps": 20, "eval_every": 5, "checkpoint_every": 10, "hooks": "ema:decay=0.7"}
     specs = [resolve_run("vanilla", "ring8", s, over) for s in (0, 1)]
-    original = trainer._State.check_finite
-
-    def stop(self):
-        if self.step == 13:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(trainer._State, "check_finite", stop)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at(monkeypatch, 13):
         train_group(specs, [tmp_path / "vec" / str(s.seed) for s in specs])
-    monkeypatch.setattr(trainer._State, "check_finite", original)
     out = train_group(specs, [tmp_path / "vec" / str(s.seed) for s in specs])
     assert [o["resumed_at"] for o in out] == [[10], [10]]
     for s in specs:

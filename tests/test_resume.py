@@ -4,6 +4,7 @@ A run killed with SIGKILL and started again continues from its last resume check
 for bit where an uninterrupted run ends (wall times aside); a checkpoint that cannot be used is
 reported and the run redone; two sweeps sharing one --out execute every run exactly once.
 """
+import contextlib
 import json
 import math
 import os
@@ -106,6 +107,27 @@ def _records(path, name):
 
 def _same_json(a, b):
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN-safe, exact floats
+
+
+@contextlib.contextmanager
+def interrupted_at(monkeypatch, step: int):
+    """Inside the block the loop raises KeyboardInterrupt when it reaches G step `step` (an in-process
+    kill after the run's last resume checkpoint); the block must be interrupted so."""
+    from harness import trainer
+
+    original = trainer._State.check_finite
+
+    def stop(self):  # _StackedState inherits it: interrupts a separate run and a group alike
+        if self.step == step:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(trainer._State, "check_finite", stop)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        monkeypatch.setattr(trainer._State, "check_finite", original)
 
 
 def assert_same_result(a: Path, b: Path):

@@ -11,7 +11,7 @@ from harness.parts import LOSSES, LossPair
 from harness.trainer import _State, real_batches_per_step, resolve_run, train
 from harness.vectorize import train_group
 
-from test_resume import assert_same_result
+from test_resume import assert_same_result, interrupted_at
 from test_vectorize import _same_run, float64  # noqa: F401  (a fixture)
 
 TINY = {"steps": 12, "batch_size": 32, "log_every": 4, "eval_every": 6, "n_eval": 300, "n_w1": 100,
@@ -63,26 +63,16 @@ def test_real_batches_per_step_counts_a_g_loss_that_sees_real_data():
 
 
 @pytest.mark.parametrize("over", [{"update": "optimistic"}, {"update": "extragradient", "train_size": 256},
-                                  {"loss": "sees-real", "train_size": 256}])
+                                  {"loss": "sees-real", "train_size": 256},
+                                  {"update": "unrolled", "unrolled_steps": 2, "train_size": 256}])
 def test_runs_with_these_updates_resume_bit_for_bit(tmp_path, monkeypatch, over):
-    """Optimistic's previous steps live in the optimisers' states; extragradient and a G loss that
-    sees real data draw extra real batches, which a fixed training set's position must count."""
-    from harness import trainer
-
+    """Optimistic's previous steps live in the optimisers' states; extragradient, unrolling and a G
+    loss that sees real data draw extra real batches, which a fixed training set's position must count."""
     LOSSES.register("sees-real", LossPair(lambda r, f: (f - r).mean(), lambda f, r: (r - f).mean(), "test",
                                           g_sees_real=True), replace=True)
     spec = resolve_run("wgan-gp", "ring8", 0, {**TINY, "steps": 20, "eval_every": 5, "checkpoint_every": 10, **over})
-    original = trainer._State.check_finite
-
-    def stop(self):
-        if self.step == 13:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(trainer._State, "check_finite", stop)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at(monkeypatch, 13):
         train(spec, tmp_path / "cut")
-    monkeypatch.setattr(trainer._State, "check_finite", original)
     assert train(spec, tmp_path / "cut")["resumed_at"] == [10]
     train(spec, tmp_path / "whole")
     assert_same_result(tmp_path / "whole", tmp_path / "cut")
@@ -146,26 +136,9 @@ def test_unrolled_d_equals_k_real_optimiser_steps(float64, variant, over):
     assert opt_before["state"].keys() == state.opt_d.state_dict()["state"].keys()
 
 
-def test_unrolled_runs_resume_bit_for_bit_and_count_their_batches(tmp_path, monkeypatch):
-    from harness import trainer
-
-    spec = resolve_run("vanilla", "ring8", 0, {**TINY, "steps": 20, "eval_every": 5, "checkpoint_every": 10,
-                                                "update": "unrolled", "unrolled_steps": 2, "train_size": 256})
+def test_an_unrolled_g_step_counts_its_batches():
+    spec = resolve_run("vanilla", "ring8", 0, {"update": "unrolled", "unrolled_steps": 2})
     assert real_batches_per_step(spec.config) == 3
-    original = trainer._State.check_finite
-
-    def stop(self):
-        if self.step == 13:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(trainer._State, "check_finite", stop)
-    with pytest.raises(KeyboardInterrupt):
-        train(spec, tmp_path / "cut")
-    monkeypatch.setattr(trainer._State, "check_finite", original)
-    assert train(spec, tmp_path / "cut")["resumed_at"] == [10]
-    train(spec, tmp_path / "whole")
-    assert_same_result(tmp_path / "whole", tmp_path / "cut")
 
 
 @pytest.mark.parametrize("variant", ["wgan-gp", "sngan"])
