@@ -179,3 +179,21 @@ def test_the_zoo_variants_are_their_papers_methods_and_train_on_ring8():
         spec = resolve_run(name, "ring8", 0, tiny, setting="authors")
         assert {k: getattr(spec.config, k) for k in values} == values, name
         assert train(spec)["status"] == "completed", name
+
+
+def test_the_zoo_variants_train_on_ring8_in_their_tuned_setting():
+    """Issue 19: each new variant trains on ring8 under the committed setting its tuning study wrote
+    (tuned-2d-zoo: the same protocol, N and budget as tuned-2d), with its method kept."""
+    from harness.settings import get_setting
+    from harness.trainer import resolve_run, train
+
+    setting = get_setting("tuned-2d-zoo")
+    tiny = {"steps": 6, "batch_size": 32, "eval_every": 0, "n_eval": 300, "n_w1": 100, "g_hidden": 16,
+            "d_hidden": 16, "noise_banks": 0, "log_every": 3}
+    for name, method in (("lsgan", {"loss": "least_squares"}), ("gan-r1", {"penalty": "r1"}),
+                         ("dragan", {"penalty": "dragan"}), ("unrolled", {"update": "unrolled"})):
+        spec = resolve_run(name, "ring8", 0, tiny, setting="tuned-2d-zoo")
+        assert spec.setting == setting.name and {k: getattr(spec.config, k) for k in method} == method
+        for key, value in setting.values_for(name, "ring8").items():
+            assert getattr(spec.config, key) == value, (name, key)
+        assert train(spec)["status"] == "completed", name

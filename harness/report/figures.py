@@ -66,8 +66,8 @@ def safe_name(name: str) -> str:
 
 
 #: The reference variants' fixed style slots: a variant keeps its colour, line style and marker in
-#: every report, whichever other variants share it. Other variants (plugins) take the free slots in
-#: the order of their names.
+#: every report, whichever other variants share it. Other variants (plugins) take, in the order of
+#: their names, the slots of no reference variant, then those of reference variants not in the figure.
 FIXED_SLOTS = {"vanilla": 0, "wgan": 1, "wgan-gp": 2, "sngan": 3, "lsgan": 4, "gan-r1": 5, "dragan": 6, "unrolled": 7}
 
 
@@ -84,7 +84,11 @@ def styles(variants: Sequence[str]) -> dict[str, dict]:
     style is fixed by its name (:data:`FIXED_SLOTS`), so it is the same in every report; any two of up
     to eight variants differ in all three. The points of one variant share its colour."""
     heads = sorted({key.partition(" @ ")[0] for key in variants})
-    free = [s for s in range(len(OKABE_ITO)) if s not in FIXED_SLOTS.values()]
+    present = {FIXED_SLOTS[h] for h in heads if h in FIXED_SLOTS}
+    # other variants (plugins): first the slots no reference variant owns, then those of reference
+    # variants absent from this figure, so that they never share a colour with a variant shown beside them
+    free = [s for s in range(len(OKABE_ITO)) if s not in FIXED_SLOTS.values()] + \
+        [s for s in sorted(FIXED_SLOTS.values()) if s not in present]
     others = [h for h in heads if h not in FIXED_SLOTS]
     slot = {**{h: FIXED_SLOTS[h] for h in heads if h in FIXED_SLOTS},
             **{h: free[i] if i < len(free) else len(FIXED_SLOTS) + i for i, h in enumerate(others)}}
