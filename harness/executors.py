@@ -1,7 +1,7 @@
 """Executors of a sweep's runs: ``local`` (the process pool of harness.suite) or ``ray`` (tasks on a
 Ray cluster: one started here for the sweep, or an existing one at ``--address``).
 
-A Ray task executes exactly what a pool worker executes (harness.worker.execute_task: the run's
+A Ray task executes exactly what a pool worker executes (harness.vectorize.execute_task: the run's
 directory lock, one torch thread per run, resume from the run's checkpoint; with --vectorize, one
 group of seeds, harness.vectorize.execute_group), after loading the
 parent's plugins and registering the variants the parent registered, so runs land in the same
@@ -121,7 +121,8 @@ def _ray_task(task: Any, threads: int, wait: bool, variants: list[Any], plugins:
     """One harness.worker.Task (a run or a --vectorize group) in a Ray worker: what a pool worker's
     initializer and task do (no parent watch: Ray ends the workers of a driver that is gone).
     Returns the runs' results."""
-    from .worker import _worker_init, execute_task
+    from .vectorize import execute_task
+    from .worker import _worker_init
 
     _worker_init(variants, None, plugins)  # idempotent: a Ray worker runs many tasks
     return execute_task(task, threads, wait)

@@ -24,8 +24,7 @@ from .registry import Registry
 from .resolve import check_preconditions, resolve_run
 from .spec import RunSpec, SuiteSpec
 from .variant import get_variant
-from .worker import (FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, Task, _execute, _finished_same,  # noqa: F401
-                     _worker_init, execute_task)
+from .worker import FINISHED_ELSEWHERE, RUNNING_ELSEWHERE, Task, _execute, _finished_same, _worker_init  # noqa: F401
 
 SUITES: Registry[SuiteSpec] = Registry("suite")
 
@@ -199,6 +198,8 @@ def run_specs(specs: Sequence[RunSpec], out: Path, *, jobs: int = 1, threads: in
         # one list of harness.worker.Task, longest first, for the pool, the main process or Ray:
         # --vectorize groups (fewer groups than workers are split so that every worker trains a
         # batch at one thread), then single runs and reference rows
+        from .vectorize import execute_task
+
         items = _tasks(tasks, jobs)
         variants = [get_variant(n) for n in sorted({p.spec.variant for p, ref in tasks if not ref})]
         from .plugins import LOADED

@@ -536,3 +536,15 @@ def execute_group(spec_dicts: list[dict[str, Any]], paths: list[str], threads: i
     finally:
         torch.set_num_threads(previous)
     return [results[s.run_id] for s in specs]
+
+
+def execute_task(task: Any, threads: int, wait: bool = False) -> list[dict[str, Any]]:
+    """Execute a harness.worker.Task as the owner of its run directories (a vectorised group here, a
+    single run or reference row by harness.worker._execute); one result per run, never raises. The
+    one entry point of the pool, the main process and Ray tasks."""
+    from .worker import _execute
+
+    if task.vectorized:
+        return execute_group(list(task.specs), list(task.paths), threads, wait)
+    (spec_dict,), (path,) = task.specs, task.paths
+    return [_execute(spec_dict, path, threads, wait)]

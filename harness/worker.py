@@ -62,7 +62,8 @@ def _execute(spec_dict: dict[str, Any], path: str, threads: int, wait: bool = Fa
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work a worker executes (a pool process, the main process or a Ray task, alike):
+    """One unit of work a worker executes (a pool process, the main process or a Ray task, alike, by
+    harness.vectorize.execute_task):
     one run (a trained run, or a reference row when its spec dict says ``"reference": True``), or a
     ``--vectorize`` group of seeds trained as one batched model. `cost` orders a sweep's tasks,
     longest first: members x G steps x (D steps per G step + 1); reference rows train nothing (0)."""
@@ -74,16 +75,6 @@ class Task:
 
     def run_ids(self) -> list[str]:
         return [RunSpec.from_dict(d).run_id for d in self.specs]
-
-
-def execute_task(task: Task, threads: int, wait: bool = False) -> list[dict[str, Any]]:
-    """Execute `task` as the owner of its run directories; one result per run, never raises."""
-    if task.vectorized:
-        from .vectorize import execute_group
-
-        return execute_group(list(task.specs), list(task.paths), threads, wait)
-    (spec_dict,), (path,) = task.specs, task.paths
-    return [_execute(spec_dict, path, threads, wait)]
 
 
 def _exit_with_parent(parent: int, interval_s: float = 1.0) -> None:
