@@ -474,7 +474,8 @@ def _markdown(rows: Sequence[Mapping[str, Any]], commit: str) -> str:
         "of the loop's own update map, beside the closed form (harness/dirac.py); a spectral radius above 1 "
         "diverges, 1 orbits, below 1 converges; for optimistic steps the map is on (theta, psi) and each "
         "player's previous step, whose Jacobian has four eigenvalues. Outcome: from (1, 0.5) after "
-        f"{STEPS} G steps (or the count a row names), converges (distance below {CONVERGED:g} of the start), diverges (above {DIVERGED:g}x) "
+        f"{STEPS} G steps (or the count a row names), converges (distance below {CONVERGED:g} of the start), "
+        f"diverges (above {DIVERGED:g}x) "
         "or oscillates; the final distance in brackets. Paper: the paper's verdict for the method; - where the "
         "paper has no such row.", "",
         table_markdown(rows), "",

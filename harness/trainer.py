@@ -119,8 +119,9 @@ SIMULTANEOUS = ("simultaneous", "consensus", "extragradient", "optimistic")
 
 def real_batches_per_step(cfg: Config) -> int:
     """Real batches one G step draws: one per D step (an extragradient step draws a second for its
-    extrapolated point); a loss whose G term sees D(real) draws one more per alternating G step."""
-    n = cfg.n_dis + (1 if cfg.update == "extragradient" else 0) + (cfg.unrolled_steps if cfg.update == "unrolled" else 0)
+    extrapolated point, an unrolled G step one per unrolled D step); a loss whose G term sees D(real)
+    draws one more per alternating G step."""
+    n = cfg.n_dis + {"extragradient": 1, "unrolled": cfg.unrolled_steps}.get(cfg.update, 0)
     if cfg.update not in SIMULTANEOUS and LOSSES.get(cfg.loss).g_sees_real:
         n += 1
     return n
